@@ -1,0 +1,129 @@
+//! Type-erased access to protocols, so the command line can pick one by name, and repro files.
+
+use crate::protocol::{BugInfo, Protocol};
+use crate::report::RunReport;
+use crate::scenario::{Scenario, ScenarioError, Seed};
+use crate::world::{RunOptions, Simulation};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::marker::PhantomData;
+
+/// A protocol behind a name: what the CLI and the sweep call.
+pub trait ProtocolRunner: Send + Sync {
+    /// The protocol's scenario name.
+    fn name(&self) -> &'static str;
+    /// Its planted bugs.
+    fn bugs(&self) -> &'static [BugInfo];
+    /// Checks everything about a scenario that depends on the protocol (its `[config]`, operator
+    /// requests, bug names) without running it.
+    fn validate(&self, scenario: &Scenario, bugs: &[String]) -> Result<(), ScenarioError>;
+    /// Runs one simulation; `trace` receives the JSON-lines trace if given.
+    fn run(&self, scenario: &Scenario, opts: &RunOptions, trace: Option<Box<dyn Write>>) -> Result<RunReport, ScenarioError>;
+}
+
+/// The [`ProtocolRunner`] of protocol `P`.
+pub struct Runner<P>(PhantomData<fn() -> P>);
+
+impl<P: Protocol> Runner<P> {
+    /// The runner as a `'static` trait object.
+    pub const fn new() -> Runner<P> {
+        Runner(PhantomData)
+    }
+}
+
+impl<P: Protocol> Default for Runner<P> {
+    fn default() -> Self {
+        Runner::new()
+    }
+}
+
+impl<P: Protocol> ProtocolRunner for Runner<P> {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+
+    fn bugs(&self) -> &'static [BugInfo] {
+        P::BUGS
+    }
+
+    fn validate(&self, scenario: &Scenario, bugs: &[String]) -> Result<(), ScenarioError> {
+        Simulation::<P>::new(scenario, &RunOptions { seed: 0, bugs: bugs.to_vec() }).map(|_| ())
+    }
+
+    fn run(&self, scenario: &Scenario, opts: &RunOptions, trace: Option<Box<dyn Write>>) -> Result<RunReport, ScenarioError> {
+        let mut sim = Simulation::<P>::new(scenario, opts)?;
+        if let Some(t) = trace {
+            sim = sim.with_trace(t);
+        }
+        Ok(sim.run())
+    }
+}
+
+/// Everything needed to reproduce one run exactly.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repro {
+    /// The faultline version that wrote it.
+    pub faultline_version: String,
+    /// The seed.
+    pub seed: Seed,
+    /// Planted bugs on.
+    #[serde(default)]
+    pub bugs: Vec<String>,
+    /// The trace hash the run produced.
+    pub trace_hash: String,
+    /// The first invariant that failed (what a shrink must preserve).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invariant: Option<String>,
+    /// Free-form notes (swarm draws, shrink history).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// The scenario, inline.
+    pub scenario: Scenario,
+}
+
+impl Repro {
+    /// A repro of a finished run.
+    pub fn of(scenario: &Scenario, report: &RunReport) -> Repro {
+        let mut scenario = scenario.clone();
+        scenario.source = None;
+        Repro {
+            faultline_version: env!("CARGO_PKG_VERSION").to_string(),
+            seed: Seed(report.seed),
+            bugs: report.bugs.clone(),
+            trace_hash: report.trace_hash.clone(),
+            invariant: report.first_invariant().map(String::from),
+            notes: Vec::new(),
+            scenario,
+        }
+    }
+
+    /// As TOML text.
+    pub fn to_toml(&self) -> String {
+        let mut s = String::from("# faultline repro: `faultline replay THIS_FILE` re-runs it exactly.\n");
+        s += &toml::to_string(self).expect("a repro serializes");
+        s
+    }
+
+    /// Reads a repro file.
+    pub fn load(path: &std::path::Path) -> Result<Repro, ScenarioError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            file: file.clone(),
+            line: None,
+            column: None,
+            message: format!("cannot read repro: {e}"),
+        })?;
+        Repro::from_toml_str(&file, &text)
+    }
+
+    /// Parses repro text.
+    pub fn from_toml_str(file: &str, text: &str) -> Result<Repro, ScenarioError> {
+        let r: Repro = toml::from_str(text).map_err(|e| ScenarioError::from_toml(file, text, &e))?;
+        r.scenario.validate().map_err(|mut e| {
+            e.file = file.to_string();
+            e
+        })?;
+        Ok(r)
+    }
+}
