@@ -330,7 +330,27 @@ impl Protocol for Register {
     }
 }
 
-/// Checks the history against a sequential register (pending the checker crate).
-fn linearizable(_history: &History<RegisterOp, RegisterAnswer>, _out: &mut Vec<Violation>) -> Option<String> {
-    None
+/// Checks the history against a sequential register.
+fn linearizable(history: &History<RegisterOp, RegisterAnswer>, out: &mut Vec<Violation>) -> Option<String> {
+    use faultline_lincheck::models::{RegisterInput, RegisterOutput};
+    let ops: Vec<_> = history
+        .ops
+        .iter()
+        .filter(|o| o.outcome != Outcome::Failed)
+        .map(|o| faultline_lincheck::Operation {
+            client: u64::from(o.client),
+            call: o.call_ns,
+            ret: if o.outcome == Outcome::Ok { o.return_ns } else { None },
+            input: match o.input {
+                RegisterOp::Read => RegisterInput::Read,
+                RegisterOp::Write(v) => RegisterInput::Write(v as i64),
+            },
+            output: match (&o.outcome, &o.output) {
+                (Outcome::Ok, Some(RegisterAnswer::Value(v))) => Some(RegisterOutput::Read(v.map(|x| x as i64))),
+                (Outcome::Ok, Some(RegisterAnswer::Written)) => Some(RegisterOutput::Write),
+                _ => None,
+            },
+        })
+        .collect();
+    crate::lin::verdict(&faultline_lincheck::models::CasRegister { init: None }, &ops, "register.linearizable", out)
 }

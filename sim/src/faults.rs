@@ -4,6 +4,9 @@
 
 use crate::prng::{Prng, Stream};
 use crate::scenario::{FaultKindSpec, FaultSpec, NemesisSpec, NodeSel, Scenario, ShapeSpec};
+use crate::network::Partition;
+use crate::protocol::NodeId;
+use crate::scenario::{FaultKindSpec as K, Probability};
 use crate::time::Time;
 
 /// Which node an action applies to.
@@ -211,4 +214,100 @@ pub fn describe(a: &Action) -> String {
         Action::Loss(p) => format!("loss {}", f64::from(*p) / 1e6),
         Action::RestoreLoss => "restore loss".into(),
     }
+}
+
+/// An applied action as an explicit `[[faults]]` entry: nodes resolved to ids and random shapes
+/// to the groups they produced, so the entry means the same thing in any run.
+pub fn explicit_spec(
+    at: Time,
+    action: &Action,
+    node: Option<NodeId>,
+    partition: Option<&Partition>,
+    base_loss_ppm: u32,
+) -> FaultSpec {
+    let mut f = FaultSpec {
+        at_ms: at.as_ms(),
+        kind: K::Heal,
+        node: node.map(|n| NodeSel::Id(n.0)),
+        shape: None,
+        from: None,
+        to: None,
+        groups: None,
+        for_ms: None,
+        delta_ms: None,
+        drift_ppm: None,
+        loss: None,
+    };
+    let ids = |v: &[NodeId]| v.iter().map(|n| n.0).collect::<Vec<u32>>();
+    match action {
+        Action::Partition { .. } => {
+            f.kind = K::Partition;
+            match partition {
+                Some(Partition::Groups(groups)) => {
+                    f.shape = Some(ShapeSpec::Groups);
+                    f.groups = Some(groups.iter().map(|g| ids(g)).collect());
+                    f.node = None;
+                }
+                Some(Partition::Bridge { left, right, bridge }) => {
+                    f.shape = Some(ShapeSpec::Bridge);
+                    f.node = Some(NodeSel::Id(bridge.0));
+                    f.groups = Some(vec![ids(left), ids(right)]);
+                }
+                Some(Partition::Ring) | None => {
+                    f.shape = Some(ShapeSpec::Ring);
+                    f.node = None;
+                }
+                Some(Partition::OneWay { from, to }) => {
+                    f.shape = Some(ShapeSpec::OneWay);
+                    f.node = None;
+                    f.from = Some(ids(from));
+                    f.to = Some(ids(to));
+                }
+            }
+        }
+        Action::Heal => f.kind = K::Heal,
+        Action::Crash(_) => f.kind = K::Crash,
+        Action::Restart(_) => f.kind = K::Restart,
+        Action::Pause(_) => f.kind = K::Pause,
+        Action::Resume(_) => f.kind = K::Resume,
+        Action::ClockJump(_, d) => {
+            f.kind = K::ClockJump;
+            f.delta_ms = Some(d / 1_000_000);
+        }
+        Action::ClockDrift(_, ppm) => {
+            f.kind = K::ClockDrift;
+            f.drift_ppm = Some(*ppm);
+        }
+        Action::Loss(ppm) => {
+            f.kind = K::Loss;
+            f.loss = Some(Probability(*ppm));
+        }
+        Action::RestoreLoss => {
+            f.kind = K::Loss;
+            f.loss = Some(Probability(base_loss_ppm));
+        }
+    }
+    f
+}
+
+/// A digest of an action as resolved (concrete node, concrete partition, parameters), for the
+/// trace hash: selectors like "leader" or "random" are not part of it, only what they chose.
+pub fn resolved_digest(action: &Action, node: Option<NodeId>, partition: Option<&Partition>) -> u64 {
+    let (tag, param): (u8, i64) = match action {
+        Action::Partition { .. } => (1, 0),
+        Action::Heal => (2, 0),
+        Action::Crash(_) => (3, 0),
+        Action::Restart(_) => (4, 0),
+        Action::Pause(_) => (5, 0),
+        Action::Resume(_) => (6, 0),
+        Action::ClockJump(_, d) => (7, *d),
+        Action::ClockDrift(_, d) => (8, *d),
+        Action::Loss(p) => (9, i64::from(*p)),
+        Action::RestoreLoss => unreachable!("digest the loss it restores instead"),
+    };
+    let node = match action {
+        Action::Partition { .. } => None,
+        _ => node.map(|n| n.0),
+    };
+    crate::hash::StableHasher::digest(&(tag, param, node, partition))
 }

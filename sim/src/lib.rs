@@ -22,6 +22,7 @@ pub mod example;
 pub mod faults;
 pub mod hash;
 pub mod history;
+pub mod lin;
 pub mod network;
 pub mod prng;
 pub mod protocol;

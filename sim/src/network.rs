@@ -184,7 +184,7 @@ impl Links {
 }
 
 /// A resolved partition shape over concrete nodes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Partition {
     /// Nodes in different groups cannot talk, either way. Covers isolation (`[[x], rest]`),
     /// majority/minority splits and random halves.

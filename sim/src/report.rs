@@ -164,6 +164,11 @@ pub struct RunReport {
     /// The client history, kept for failing runs.
     #[serde(skip)]
     pub history_json: Option<serde_json::Value>,
+    /// Every fault action applied, as explicit `[[faults]]` entries with resolved nodes and
+    /// shapes: replacing a scenario's faults and nemesis with these reproduces the run's faults
+    /// (the starting point of shrinking).
+    #[serde(skip)]
+    pub explicit_faults: Vec<crate::scenario::FaultSpec>,
 }
 
 /// A positive control's outcome.
@@ -291,6 +296,7 @@ pub(crate) fn build(i: Inputs<'_>) -> RunReport {
         op_timings: i.ops,
         recent: Vec::new(),
         history_json: None,
+        explicit_faults: Vec::new(),
     }
 }
 
@@ -340,6 +346,47 @@ pub fn kind_name(k: EventKind) -> &'static str {
 }
 
 impl RunReport {
+    /// The report of a run whose protocol panicked.
+    pub fn panicked(
+        scenario: &Scenario,
+        protocol: &str,
+        opts: &crate::world::RunOptions,
+        message: String,
+        trace_hash: String,
+    ) -> RunReport {
+        RunReport {
+            scenario: scenario.name.clone(),
+            protocol: protocol.to_string(),
+            seed: opts.seed,
+            bugs: opts.bugs.clone(),
+            verdict: Verdict::Fail,
+            violations: vec![Violation {
+                invariant: "sim.panic".into(),
+                at_ms: 0,
+                at_ns: 0,
+                node: None,
+                detail: format!("the protocol panicked: {message}"),
+            }],
+            unknown_reason: None,
+            expected: None,
+            trace_hash,
+            events: 0,
+            messages: MessageStats::default(),
+            ops: OpStats::default(),
+            availability: 0.0,
+            latency_ms: Latency::default(),
+            sim_time_ms: 0,
+            wall_ms: 0,
+            recovery: Recovery::default(),
+            marks: Marks::default(),
+            faults: Vec::new(),
+            op_timings: Vec::new(),
+            recent: Vec::new(),
+            history_json: None,
+            explicit_faults: Vec::new(),
+        }
+    }
+
     /// The contract's text output: seed first, verdict and trace hash last.
     pub fn to_text(&self) -> String {
         use std::fmt::Write;

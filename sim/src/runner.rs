@@ -55,8 +55,27 @@ impl<P: Protocol> ProtocolRunner for Runner<P> {
         if let Some(t) = trace {
             sim = sim.with_trace(t);
         }
-        Ok(sim.run())
+        // A protocol's failed assertion is a finding, not a crash of the tool: report it as a
+        // violation so sweeps, repros and shrinking treat it like any other.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run())) {
+            Ok(report) => Ok(report),
+            Err(payload) => Ok(panic_report(scenario, P::NAME, opts, payload)),
+        }
     }
+}
+
+fn panic_report(scenario: &Scenario, protocol: &str, opts: &RunOptions, payload: Box<dyn std::any::Any + Send>) -> RunReport {
+    let msg = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "panic with a non-string payload".into());
+    // Re-running gives the same events up to the panic; the hash of a panicked run is defined
+    // as the hash of its scenario, seed and message, so replay can still compare it.
+    let mut h = crate::hash::StableHasher::default();
+    std::hash::Hash::hash(&(scenario.name.as_str(), opts.seed, msg.as_str()), &mut h);
+    let hash = format!("{:016x}", std::hash::Hasher::finish(&h));
+    RunReport::panicked(scenario, protocol, opts, msg, hash)
 }
 
 /// Everything needed to reproduce one run exactly.

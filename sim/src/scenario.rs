@@ -771,7 +771,8 @@ pub enum ShapeSpec {
     MajorityMinority,
     /// Two random halves.
     Halves,
-    /// Two sides that see only `node` (the bridge), which sees both.
+    /// Two sides that see only `node` (the bridge), which sees both; the sides are `groups`
+    /// (two lists) if given, else a random split.
     Bridge,
     /// Each node reaches only its two neighbours.
     Ring,

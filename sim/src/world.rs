@@ -131,6 +131,10 @@ pub struct Simulation<P: Protocol> {
     disk_rng: Prng,
     schedule: Vec<FaultEvent>,
     fault_targets: Vec<Option<NodeId>>,
+    /// The concrete partition each applied partition action produced.
+    fault_partitions: Vec<Option<Partition>>,
+    /// The applied actions, made explicit (resolved nodes and shapes), for shrinking.
+    explicit: Vec<crate::scenario::FaultSpec>,
     applied_faults: Vec<report::AppliedFault>,
     operator_inputs: Vec<(NodeSel, P::Input)>,
     clients: Vec<Client>,
@@ -246,6 +250,8 @@ impl<P: Protocol> Simulation<P> {
             work_rng,
             disk_rng: Prng::new(seed, Stream::Disk, 0),
             fault_targets: vec![None; schedule.len()],
+            fault_partitions: vec![None; schedule.len()],
+            explicit: Vec::new(),
             schedule,
             applied_faults: Vec::new(),
             operator_inputs,
@@ -757,6 +763,7 @@ impl<P: Protocol> Simulation<P> {
             Action::Partition { shape, node: sel, from, to, groups } => {
                 let shape = self.resolve_shape(*shape, *sel, from, to, groups, &mut node);
                 self.links.apply(&shape);
+                self.fault_partitions[index] = Some(shape);
             }
             Action::Heal => self.links.heal(),
             Action::Crash(t) => {
@@ -768,12 +775,8 @@ impl<P: Protocol> Simulation<P> {
                 let id = self.target(*t);
                 node = Some(id);
                 if self.nodes[id.index()].state.is_none() {
-                    self.record(EventKind::Fault, id.0, index as u32, 2);
                     self.start_node(id, true);
                     self.marks.hit("sim.restart");
-                    self.fault_targets[index] = node;
-                    self.log_fault(index, &action, node);
-                    return;
                 }
             }
             Action::Pause(t) => {
@@ -815,11 +818,25 @@ impl<P: Protocol> Simulation<P> {
             Action::RestoreLoss => self.params.loss_ppm = self.base_loss_ppm,
         }
         self.fault_targets[index] = node;
-        self.record(EventKind::Fault, node.map_or(u32::MAX, |n| n.0), index as u32, 0);
+        // The record names the resolved node and digests the concrete action, so an explicit
+        // schedule (as shrinking writes it) traces the same as the nemesis draws it replaces.
+        let effective = match action {
+            Action::RestoreLoss => Action::Loss(self.base_loss_ppm),
+            ref a => a.clone(),
+        };
+        let digest = faults::resolved_digest(&effective, node, self.fault_partitions[index].as_ref());
+        let at = match action {
+            Action::Partition { .. } => u32::MAX,
+            _ => node.map_or(u32::MAX, |n| n.0),
+        };
+        self.record(EventKind::Fault, at, index as u32, digest);
         self.log_fault(index, &action, node);
     }
 
     fn log_fault(&mut self, index: usize, action: &Action, node: Option<NodeId>) {
+        let spec =
+            faults::explicit_spec(self.now, action, node, self.fault_partitions[index].as_ref(), self.base_loss_ppm);
+        self.explicit.push(spec);
         self.applied_faults.push(report::AppliedFault {
             at_ns: self.now.0,
             index,
@@ -865,6 +882,10 @@ impl<P: Protocol> Simulation<P> {
             ShapeSpec::Bridge => {
                 let b = self.resolve(sel.unwrap_or(NodeSel::Random));
                 *node = Some(b);
+                if let [left, right] = groups {
+                    // Explicit sides (as a shrunk repro writes them).
+                    return Partition::Bridge { left: ids(left), right: ids(right), bridge: b };
+                }
                 let mut rest: Vec<NodeId> = (0..n).filter(|&i| i != b.0).map(NodeId).collect();
                 self.fault_rng.shuffle(&mut rest);
                 let right = rest.split_off(rest.len() / 2);
@@ -973,6 +994,7 @@ impl<P: Protocol> Simulation<P> {
             recent.rotate_left(total % RECENT_EVENTS);
         }
         report.recent = recent;
+        report.explicit_faults = std::mem::take(&mut self.explicit);
         report.history_json = serde_json::to_value(&self.history).ok();
         if report.verdict == Verdict::Pass {
             report.history_json = None;

@@ -1,0 +1,18 @@
+//! The protocols this binary knows, by scenario name.
+
+use faultline_sim::runner::{ProtocolRunner, Runner};
+
+static REGISTER: Runner<faultline_sim::example::Register> = Runner::new();
+
+/// Every registered protocol, in the order `faultline bugs` lists them.
+pub fn runners() -> Vec<&'static dyn ProtocolRunner> {
+    vec![&REGISTER]
+}
+
+/// The runner for `name`, or an error listing the known ones.
+pub fn find(name: &str) -> Result<&'static dyn ProtocolRunner, String> {
+    runners().into_iter().find(|r| r.name() == name).ok_or_else(|| {
+        let known: Vec<&str> = runners().iter().map(|r| r.name()).collect();
+        format!("unknown protocol `{name}` (known: {})", known.join(", "))
+    })
+}
