@@ -3,10 +3,11 @@
 use faultline_sim::runner::{ProtocolRunner, Runner};
 
 static REGISTER: Runner<faultline_sim::example::Register> = Runner::new();
+static RING: Runner<faultline_ring::RingStore> = Runner::new();
 
 /// Every registered protocol, in the order `faultline bugs` lists them.
 pub fn runners() -> Vec<&'static dyn ProtocolRunner> {
-    vec![&REGISTER]
+    vec![&REGISTER, &RING]
 }
 
 /// The runner for `name`, or an error listing the known ones.
