@@ -995,9 +995,9 @@ impl<P: Protocol> Simulation<P> {
         }
         report.recent = recent;
         report.explicit_faults = std::mem::take(&mut self.explicit);
-        report.history_json = serde_json::to_value(&self.history).ok();
-        if report.verdict == Verdict::Pass {
-            report.history_json = None;
+        if report.verdict != Verdict::Pass {
+            // Kept for failure reports only: converting a long history costs as much as a run.
+            report.history_json = serde_json::to_value(&self.history).ok();
         }
         report
     }
