@@ -4,12 +4,14 @@ use faultline_sim::runner::{ProtocolRunner, Runner};
 
 static REGISTER: Runner<faultline_sim::example::Register> = Runner::new();
 static RING: Runner<faultline_ring::RingStore> = Runner::new();
+static RAFT: Runner<faultline_raft::Raft> = Runner::new();
+static LOCK: Runner<faultline_lock::Lock> = Runner::new();
 static PAXOS: Runner<faultline_paxos::Paxos> = Runner::new();
 static MULTIPAXOS: Runner<faultline_paxos::MultiPaxos> = Runner::new();
 
 /// Every registered protocol, in the order `faultline bugs` lists them.
 pub fn runners() -> Vec<&'static dyn ProtocolRunner> {
-    vec![&REGISTER, &PAXOS, &MULTIPAXOS, &RING]
+    vec![&REGISTER, &RAFT, &PAXOS, &MULTIPAXOS, &RING, &LOCK]
 }
 
 /// The runner for `name`, or an error listing the known ones.

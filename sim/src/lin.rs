@@ -4,8 +4,9 @@ use crate::check::Violation;
 use faultline_lincheck::{Budget, CheckOptions, Model, Operation, Verdict};
 
 /// Explored-state budget per partition when a protocol does not say: enough for every history
-/// the shipped scenarios produce, and bounded so a run always ends.
-pub const DEFAULT_STATE_BUDGET: u64 = 10_000_000;
+/// the shipped scenarios produce, and bounded so a run always ends (the checker's cache costs
+/// a few hundred bytes per state).
+pub const DEFAULT_STATE_BUDGET: u64 = 2_000_000;
 
 /// Checks `ops` against `model`; pushes a violation of `invariant` if they are not linearizable,
 /// and returns `Some(reason)` if the check ran out of budget. Only the explored-state budget is

@@ -1,0 +1,418 @@
+//! The search: Wing & Gong with Lowe's just-in-time linearization and a configuration cache,
+//! run once per partition, partitions in parallel.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::explain;
+use crate::hash::{hash_one, mix64};
+use crate::{Budget, Model, Operation, Verdict};
+
+/// Options of [`check_with`].
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// When to give up with [`Verdict::Unknown`].
+    pub budget: Budget,
+    /// Whether to minimise the failing part into a small non-linearizable sub-history (bounded
+    /// effort). The longest linearizable prefix is reported either way.
+    pub minimize: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions { budget: Budget::default(), minimize: true }
+    }
+}
+
+/// Checks `ops` against `model` within `budget`, explaining a failure in full (see
+/// [`CheckOptions::minimize`]). Same as [`check_with`] with `minimize: true`.
+pub fn check<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], budget: &Budget) -> Verdict {
+    check_with(model, ops, &CheckOptions { budget: budget.clone(), minimize: true })
+}
+
+/// Checks `ops` against `model`. Partitions of the history ([`Model::partition`]) are checked
+/// independently, on up to `available_parallelism` threads, smallest first; the reported failure is
+/// always the first failing partition in that order, so the verdict does not depend on scheduling.
+pub fn check_with<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], opts: &CheckOptions) -> Verdict {
+    let specialized = model.specialize(ops);
+    let model = specialized.as_ref().unwrap_or(model);
+    let start = Instant::now();
+    let deadline = opts.budget.max_wall_ms.map(|ms| start + Duration::from_millis(ms));
+    let mut parts = model.partition(ops);
+    // A model's partition is trusted for correctness but not for memory safety: drop indices that
+    // are out of range rather than panic on them.
+    for p in &mut parts {
+        p.retain(|&i| i < ops.len());
+    }
+    parts.retain(|p| !p.is_empty());
+    // Smallest parts first: when several fail, the one reported is the smallest (cheapest to find
+    // and to read), and a failure found early cancels the bigger ones. The order is a function of
+    // the history alone, so the verdict stays independent of scheduling.
+    parts.sort_by_key(|p| (p.len(), p[0]));
+
+    let results = run_parts(model, ops, &parts, opts.budget.max_states, deadline);
+
+    for (i, r) in results.iter().enumerate() {
+        if let Some(SearchOutcome::NotLinearizable { deepest, states }) = r {
+            let effort = explain::Effort::scaled_to(*states);
+            let exp = explain::build(model, ops, &parts[i], i, deepest, opts.minimize.then_some(effort), deadline);
+            return Verdict::NotLinearizable(Box::new(exp));
+        }
+    }
+    for (i, r) in results.iter().enumerate() {
+        let label = || {
+            let l = model.describe_partition(ops, &parts[i]);
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!(" in {l}")
+            }
+        };
+        match r {
+            Some(SearchOutcome::OutOfStates(n)) => {
+                return Verdict::Unknown(format!("state budget of {n} states exhausted{}", label()))
+            }
+            Some(SearchOutcome::OutOfTime) | None => {
+                return Verdict::Unknown(format!(
+                    "time budget of {} ms exhausted{}",
+                    opts.budget.max_wall_ms.unwrap_or(0),
+                    label()
+                ))
+            }
+            _ => {}
+        }
+    }
+    Verdict::Linearizable
+}
+
+/// Runs every partition; `None` marks one that was skipped or cancelled because a partition with a
+/// lower index already failed (its result could not change the verdict), or one the deadline
+/// stopped before it started.
+fn run_parts<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    parts: &[Vec<usize>],
+    max_states: u64,
+    deadline: Option<Instant>,
+) -> Vec<Option<SearchOutcome>> {
+    let min_failed = AtomicUsize::new(usize::MAX);
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(parts.len());
+    let total: usize = parts.iter().map(Vec::len).sum();
+    // Threads only pay off when there is real work to share.
+    if threads <= 1 || total < 256 {
+        let mut out = Vec::with_capacity(parts.len());
+        for (i, p) in parts.iter().enumerate() {
+            if min_failed.load(Ordering::Relaxed) < i {
+                out.push(None);
+                continue;
+            }
+            let limits = Limits { max_states, used: Default::default(), deadline, cancel: None, relax: None };
+            let r = search(model, ops, p, &limits);
+            if matches!(r, SearchOutcome::NotLinearizable { .. }) {
+                min_failed.store(i, Ordering::Relaxed);
+            }
+            out.push(Some(r));
+        }
+        return out;
+    }
+    // Workers take partitions in index order, so the smallest (most likely to be reported) start first.
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<SearchOutcome>>> = Mutex::new((0..parts.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= parts.len() {
+                    break;
+                }
+                if min_failed.load(Ordering::Relaxed) < i {
+                    continue;
+                }
+                let limits = Limits {
+                    max_states,
+                    used: Default::default(),
+                    deadline,
+                    cancel: Some((&min_failed, i)),
+                    relax: None,
+                };
+                let r = search(model, ops, &parts[i], &limits);
+                if matches!(r, SearchOutcome::Cancelled) {
+                    continue;
+                }
+                if matches!(r, SearchOutcome::NotLinearizable { .. }) {
+                    min_failed.fetch_min(i, Ordering::Relaxed);
+                }
+                if let Ok(mut res) = results.lock() {
+                    res[i] = Some(r);
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Limits of one search.
+pub(crate) struct Limits<'a> {
+    pub max_states: u64,
+    /// Set by the search: how many configurations it explored.
+    pub used: std::cell::Cell<u64>,
+    pub deadline: Option<Instant>,
+    /// Stop (as `Cancelled`) once the shared minimum failing partition drops below our index.
+    pub cancel: Option<(&'a AtomicUsize, usize)>,
+    /// An operation (index into `ops`) whose interval is widened to span all time: used by
+    /// explanations to ask whether an answer is possible at all, ignoring when it was given.
+    pub relax: Option<usize>,
+}
+
+/// What one search found.
+#[derive(Debug)]
+pub(crate) enum SearchOutcome {
+    Linearizable,
+    /// `deepest`: indices into `ops` of the longest sequence of operations linearized at once, in
+    /// linearization order; `states`: configurations explored to find out.
+    NotLinearizable {
+        deepest: Vec<usize>,
+        states: u64,
+    },
+    OutOfStates(u64),
+    OutOfTime,
+    Cancelled,
+}
+
+const NIL: u32 = u32::MAX;
+/// `node_match` of a return node.
+const RETURN: u32 = u32::MAX;
+/// `node_match` of the call node of an operation that never returned.
+const PENDING: u32 = u32::MAX - 1;
+
+/// The configuration cache: an open-addressing set of (linearized bitset, state) pairs.
+///
+/// Lookups are dominated by cache misses, so the layout minimises them: each slot packs the entry
+/// id with 32 bits of its hash (a probe touches one slot, and the entry only when the tags agree),
+/// and an entry's full hash and bitset sit together in one flat record (`[hash, words...]`), so
+/// that a hit costs the slot, the record and the state, with no allocation per entry.
+struct Cache<S> {
+    /// Record length: 1 + words of the bitset.
+    stride: usize,
+    records: Vec<u64>,
+    states: Vec<S>,
+    /// `tag << 32 | id`, or `EMPTY`.
+    slots: Vec<u64>,
+}
+
+const EMPTY: u64 = u64::MAX;
+
+impl<S: Eq + Clone> Cache<S> {
+    fn new(words: usize) -> Self {
+        Cache { stride: words + 1, records: Vec::new(), states: Vec::new(), slots: vec![EMPTY; 1 << 10] }
+    }
+
+    /// Inserts the configuration unless present; true when it was new.
+    #[inline]
+    fn insert(&mut self, h: u64, bits: &[u64], state: &S) -> bool {
+        let mask = self.slots.len() - 1;
+        let tag = h >> 32;
+        let mut i = (h as usize) & mask;
+        loop {
+            let slot = self.slots[i];
+            if slot == EMPTY {
+                break;
+            }
+            if slot >> 32 == tag {
+                let s = (slot & 0xffff_ffff) as usize;
+                let rec = &self.records[s * self.stride..(s + 1) * self.stride];
+                // A plain loop: for a handful of words it beats a call to memcmp.
+                if rec[0] == h && rec[1..].iter().zip(bits).all(|(x, y)| x == y) && self.states[s] == *state {
+                    return false;
+                }
+            }
+            i = (i + 1) & mask;
+        }
+        let id = self.states.len() as u64;
+        self.slots[i] = (tag << 32) | id;
+        self.records.push(h);
+        self.records.extend_from_slice(bits);
+        self.states.push(state.clone());
+        if self.states.len() * 2 > self.slots.len() {
+            self.grow();
+        }
+        true
+    }
+
+    fn grow(&mut self) {
+        let n = self.slots.len() * 2;
+        let mask = n - 1;
+        let mut slots = vec![EMPTY; n];
+        for (id, rec) in self.records.chunks_exact(self.stride).enumerate() {
+            let h = rec[0];
+            let mut i = (h as usize) & mask;
+            while slots[i] != EMPTY {
+                i = (i + 1) & mask;
+            }
+            slots[i] = ((h >> 32) << 32) | id as u64;
+        }
+        self.slots = slots;
+    }
+}
+
+/// Decides whether the operations `part` (indices into `ops`) form a linearizable history.
+pub(crate) fn search<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    part: &[usize],
+    limits: &Limits<'_>,
+) -> SearchOutcome {
+    let mut states = 0;
+    let r = search_inner(model, ops, part, limits, &mut states);
+    limits.used.set(states);
+    r
+}
+
+fn search_inner<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    part: &[usize],
+    limits: &Limits<'_>,
+    states: &mut u64,
+) -> SearchOutcome {
+    let n = part.len();
+    let local: Vec<&Operation<M::Input, M::Output>> = part.iter().map(|&g| &ops[g]).collect();
+
+    // Events sorted by time; at equal times calls come first, so touching intervals count as
+    // concurrent (the permissive reading, which never reports a false violation).
+    let mut events: Vec<(u64, u8, u32)> = Vec::with_capacity(2 * n);
+    for (l, op) in local.iter().enumerate() {
+        let (call, ret) = if limits.relax == Some(part[l]) { (0, op.ret.map(|_| u64::MAX)) } else { (op.call, op.ret) };
+        events.push((call, 0, l as u32));
+        if let (Some(r), Some(_)) = (ret, &op.output) {
+            events.push((r.max(call), 1, l as u32));
+        }
+    }
+    events.sort_unstable();
+
+    // Node 0 is the list head; node k + 1 is events[k].
+    let m = events.len();
+    let mut next: Vec<u32> = (1..=m as u32).chain([NIL]).collect();
+    let mut prev: Vec<u32> = [NIL].into_iter().chain(0..m as u32).collect();
+    let mut node_op = vec![0u32; m + 1];
+    let mut node_match = vec![RETURN; m + 1];
+    let mut call_node = vec![NIL; n];
+    for (k, &(_, kind, l)) in events.iter().enumerate() {
+        let node = (k + 1) as u32;
+        node_op[node as usize] = l;
+        if kind == 0 {
+            call_node[l as usize] = node;
+            node_match[node as usize] = PENDING;
+        } else {
+            node_match[call_node[l as usize] as usize] = node;
+        }
+    }
+
+    let words = n.div_ceil(64).max(1);
+    let mut bits = vec![0u64; words];
+    let zob: Vec<u64> = (0..n as u64).map(|l| mix64(l.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15))).collect();
+    let mut zh: u64 = 0;
+    let mut cache: Cache<M::State> = Cache::new(words);
+    let mut stack: Vec<(u32, M::State)> = Vec::new();
+    let mut deepest: Vec<u32> = Vec::new();
+    let mut state = model.init();
+    let mut entry = next[0];
+    let mut iterations: u32 = 0;
+
+    loop {
+        if entry == NIL {
+            // Only calls of pending operations are left: every completed one is linearized.
+            return SearchOutcome::Linearizable;
+        }
+        iterations = iterations.wrapping_add(1);
+        if iterations & 0x3ff == 0 {
+            if let Some(d) = limits.deadline {
+                if Instant::now() >= d {
+                    return SearchOutcome::OutOfTime;
+                }
+            }
+            if let Some((min_failed, me)) = limits.cancel {
+                if min_failed.load(Ordering::Relaxed) < me {
+                    return SearchOutcome::Cancelled;
+                }
+            }
+        }
+        let e = entry as usize;
+        let matched = node_match[e];
+        if matched == RETURN {
+            // The earliest return among unlinearized operations: its operation had to be
+            // linearized by now, so undo the most recent choice.
+            let Some((node, old)) = stack.pop() else {
+                return SearchOutcome::NotLinearizable {
+                    deepest: deepest.iter().map(|&l| part[l as usize]).collect(),
+                    states: *states,
+                };
+            };
+            state = old;
+            let l = node_op[node as usize] as usize;
+            bits[l / 64] &= !(1u64 << (l % 64));
+            zh ^= zob[l];
+            // Unlift: reinsert the return node, then the call node (reverse order of removal).
+            let c = node as usize;
+            let r = node_match[c];
+            if r != PENDING {
+                let r = r as usize;
+                next[prev[r] as usize] = r as u32;
+                if next[r] != NIL {
+                    prev[next[r] as usize] = r as u32;
+                }
+            }
+            next[prev[c] as usize] = c as u32;
+            if next[c] != NIL {
+                prev[next[c] as usize] = c as u32;
+            }
+            entry = next[c];
+            continue;
+        }
+        let l = node_op[e] as usize;
+        let op = local[l];
+        let new_state = match (&op.output, matched != PENDING) {
+            (Some(out), true) => model.step(&state, &op.input, out),
+            // A pending operation that would change nothing need never be linearized.
+            _ => model.step_pending(&state, &op.input).filter(|s| *s != state),
+        };
+        if let Some(ns) = new_state {
+            bits[l / 64] |= 1u64 << (l % 64);
+            let h = mix64(zh ^ zob[l] ^ hash_one(&ns));
+            if cache.insert(h, &bits, &ns) {
+                *states += 1;
+                if *states > limits.max_states {
+                    return SearchOutcome::OutOfStates(limits.max_states);
+                }
+                zh ^= zob[l];
+                let old = std::mem::replace(&mut state, ns);
+                stack.push((entry, old));
+                // Lift: remove the call node and its return node from the list.
+                let p = prev[e];
+                let nx = next[e];
+                next[p as usize] = nx;
+                if nx != NIL {
+                    prev[nx as usize] = p;
+                }
+                if matched != PENDING {
+                    let r = matched as usize;
+                    let p = prev[r];
+                    let nx = next[r];
+                    next[p as usize] = nx;
+                    if nx != NIL {
+                        prev[nx as usize] = p;
+                    }
+                }
+                if stack.len() > deepest.len() {
+                    deepest.clear();
+                    deepest.extend(stack.iter().map(|(node, _)| node_op[*node as usize]));
+                }
+                entry = next[0];
+                continue;
+            }
+            bits[l / 64] &= !(1u64 << (l % 64));
+        }
+        entry = next[e];
+    }
+}

@@ -1,0 +1,109 @@
+//! The lock service as a faultline [`Protocol`]: nodes play a role by id (see
+//! [`LockConfig`]).
+
+use crate::bugs::{BugFlags, LOCK_BUGS};
+use crate::check::{self, LockGhost};
+use crate::client::ClientLib;
+use crate::config::{LockConfig, Role};
+use crate::message::{LockAnswer, LockDisk, LockMsg, LockOp, LockTimer};
+use crate::resource::Resource;
+use crate::server::Server;
+use faultline_sim::prelude::{BugInfo, Ctx, Env, History, NodeId, Prng, Protocol, RequestId, View, Violation};
+
+/// One node of the lock service: a cell server, a client library, or the resource.
+#[derive(Debug)]
+pub enum Lock {
+    /// A cell server (a Raft replica of the lock cell).
+    Server(Box<Server>),
+    /// A client-library node.
+    Client(Box<ClientLib>),
+    /// The protected resource.
+    Resource(Resource),
+}
+
+impl Protocol for Lock {
+    const NAME: &'static str = "lock";
+    const BUGS: &'static [BugInfo] = LOCK_BUGS;
+
+    type Config = LockConfig;
+    type Msg = LockMsg;
+    type Timer = LockTimer;
+    type Durable = LockDisk;
+    type Input = LockOp;
+    type Output = LockAnswer;
+    type Ghost = LockGhost;
+
+    fn start(env: &Env<Self>, disk: &LockDisk, ctx: &mut Ctx<Self>) -> Self {
+        let cfg = env.config;
+        assert_eq!(
+            env.nodes,
+            cfg.nodes(),
+            "the lock layout needs nodes = servers + client_nodes + 1 = {}",
+            cfg.nodes()
+        );
+        assert!(cfg.servers >= 1 && cfg.client_nodes >= 1, "a cell and a client at least");
+        assert!(cfg.locks >= 1 && cfg.locks <= crate::cell::MAX_LOCKS, "locks in 1..={}", crate::cell::MAX_LOCKS);
+        assert!(cfg.keepalive_ms < cfg.lease_ms, "KeepAlives must come more often than the lease runs out");
+        match cfg.role(env.id) {
+            Role::Server => Lock::Server(Box::new(Server::start(env, &disk.raft, ctx))),
+            Role::Client => Lock::Client(Box::new(ClientLib::start(env, ctx))),
+            Role::Resource => Lock::Resource(Resource::start(&disk.fence, BugFlags::from(env.bugs).no_fencing)),
+        }
+    }
+
+    fn on_message(&mut self, from: NodeId, msg: LockMsg, ctx: &mut Ctx<Self>) {
+        match self {
+            Lock::Server(s) => s.on_message(from, msg, ctx),
+            Lock::Client(c) => c.on_message(from, msg, ctx),
+            Lock::Resource(r) => r.on_message(from, msg, ctx),
+        }
+    }
+
+    fn on_timer(&mut self, timer: LockTimer, ctx: &mut Ctx<Self>) {
+        match self {
+            Lock::Server(s) => s.on_timer(timer, ctx),
+            Lock::Client(c) => c.on_timer(timer, ctx),
+            Lock::Resource(_) => {}
+        }
+    }
+
+    fn on_request(&mut self, req: RequestId, input: LockOp, ctx: &mut Ctx<Self>) {
+        match self {
+            Lock::Client(c) => c.on_request(req, input, ctx),
+            _ => ctx.reject(req, None),
+        }
+    }
+
+    fn generate(cfg: &LockConfig, _client: u32, rng: &mut Prng) -> LockOp {
+        let lock = rng.below(u64::from(cfg.locks.max(1))) as u8;
+        let roll = rng.below(100);
+        if roll < cfg.acquire_percent {
+            LockOp::Acquire { lock }
+        } else if roll < cfg.acquire_percent + cfg.try_percent {
+            LockOp::TryAcquire { lock }
+        } else {
+            LockOp::Release { lock }
+        }
+    }
+
+    fn client_home(cfg: &LockConfig, _nodes: u32, client: u32) -> Option<NodeId> {
+        Some(NodeId(cfg.servers + client % cfg.client_nodes.max(1)))
+    }
+
+    fn is_leader(&self) -> bool {
+        matches!(self, Lock::Server(s) if s.is_leader())
+    }
+
+    fn check_step(ghost: &mut LockGhost, view: &View<Self>, node: NodeId, out: &mut Vec<Violation>) {
+        check::check_step(ghost, view, node, out)
+    }
+
+    fn check_end(
+        ghost: &mut LockGhost,
+        _view: &View<Self>,
+        history: &History<LockOp, LockAnswer>,
+        out: &mut Vec<Violation>,
+    ) -> Option<String> {
+        check::linearizable(ghost, history, out)
+    }
+}

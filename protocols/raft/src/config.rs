@@ -1,0 +1,71 @@
+//! Settings read from a scenario's `[config]` table.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// Raft's settings. Times are local-clock milliseconds: each node measures them on its own,
+/// possibly drifting, clock.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, bound = "A: Serialize + DeserializeOwned + Default")]
+pub struct RaftConfig<A> {
+    /// Nodes `0..voters` form the initial configuration (default: every node). The others start
+    /// outside the cluster and join through an `add_server` operator request.
+    pub voters: Option<u32>,
+    /// Lower bound of the randomized election timeout; also the check-quorum period and the
+    /// time a follower refuses votes after hearing from a leader.
+    pub election_timeout_ms: u64,
+    /// Upper bound (exclusive) of the randomized election timeout (default: twice the lower).
+    pub election_timeout_max_ms: Option<u64>,
+    /// Leader heartbeat period (also the lease renewal period).
+    pub heartbeat_ms: u64,
+    /// Pre-vote (thesis §9.6): a node asks whether it could win before raising its term.
+    pub pre_vote: bool,
+    /// Check-quorum: a leader that has not heard from a majority for an election timeout steps
+    /// down, and a node that heard from a leader within the election timeout ignores votes.
+    pub check_quorum: bool,
+    /// Serve reads from the leader's lease instead of a read-index round. Needs `check_quorum`
+    /// (without it the node falls back to read-index reads) and a clock-drift bound.
+    pub lease_reads: bool,
+    /// The largest clock drift the lease assumes, in parts per million.
+    pub drift_bound_ppm: u64,
+    /// Take a snapshot once this many entries were applied since the last one.
+    pub snapshot_every: u64,
+    /// Most entries in one AppendEntries message.
+    pub max_batch: u64,
+    /// The application's settings (for the KV store: keys and operation mix).
+    pub app: A,
+}
+
+impl<A: Default> Default for RaftConfig<A> {
+    fn default() -> Self {
+        RaftConfig {
+            voters: None,
+            election_timeout_ms: 100,
+            election_timeout_max_ms: None,
+            heartbeat_ms: 20,
+            pre_vote: true,
+            check_quorum: true,
+            lease_reads: false,
+            drift_bound_ppm: 50_000,
+            snapshot_every: 64,
+            max_batch: 16,
+            app: A::default(),
+        }
+    }
+}
+
+impl<A> RaftConfig<A> {
+    /// The exclusive upper bound of the election timeout.
+    pub fn election_timeout_max_ms(&self) -> u64 {
+        self.election_timeout_max_ms.unwrap_or(2 * self.election_timeout_ms).max(self.election_timeout_ms + 1)
+    }
+
+    /// How long a lease lasts on the leader's clock after the start of a heartbeat round a
+    /// majority acknowledged: followers refuse votes for `election_timeout_ms` of *their* time
+    /// after that round reached them, so with every rate within `±drift` of true time the lease
+    /// must end before `election_timeout · (1 − drift) / (1 + drift)` of leader time.
+    pub fn lease_ms(&self) -> u64 {
+        let d = self.drift_bound_ppm.min(999_999);
+        self.election_timeout_ms * (1_000_000 - d) / (1_000_000 + d)
+    }
+}

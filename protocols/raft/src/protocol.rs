@@ -1,0 +1,71 @@
+//! Raft as a faultline [`Protocol`].
+
+use crate::bugs::RAFT_BUGS;
+use crate::check::{self, RaftGhost};
+use crate::config::RaftConfig;
+use crate::message::{RaftInput, RaftMsg};
+use crate::node::{Raft, RaftTimer, Role};
+use crate::state_machine::StateMachine;
+use crate::storage::RaftDisk;
+use faultline_sim::prelude::{BugInfo, Ctx, Env, History, NodeId, Prng, Protocol, RequestId, View, Violation};
+
+impl<S: StateMachine> Protocol for Raft<S> {
+    const NAME: &'static str = S::PROTOCOL;
+    const BUGS: &'static [BugInfo] = RAFT_BUGS;
+
+    type Config = RaftConfig<S::Config>;
+    type Msg = RaftMsg<S>;
+    type Timer = RaftTimer;
+    type Durable = RaftDisk<S>;
+    type Input = RaftInput<S::Command>;
+    type Output = S::Output;
+    type Ghost = RaftGhost;
+
+    fn start(env: &Env<Self>, disk: &RaftDisk<S>, ctx: &mut Ctx<Self>) -> Self {
+        Raft::start(env, disk, ctx)
+    }
+
+    fn on_message(&mut self, from: NodeId, msg: RaftMsg<S>, ctx: &mut Ctx<Self>) {
+        self.handle_message(from, msg, ctx)
+    }
+
+    fn on_timer(&mut self, timer: RaftTimer, ctx: &mut Ctx<Self>) {
+        self.handle_timer(timer, ctx)
+    }
+
+    fn on_request(&mut self, req: RequestId, input: RaftInput<S::Command>, ctx: &mut Ctx<Self>) {
+        self.handle_request(req, input, ctx)
+    }
+
+    fn generate(config: &Self::Config, client: u32, rng: &mut Prng) -> RaftInput<S::Command> {
+        RaftInput::Client(S::generate(&config.app, client, rng))
+    }
+
+    fn is_leader(&self) -> bool {
+        self.role == Role::Leader
+    }
+
+    fn check_step(ghost: &mut RaftGhost, view: &View<Self>, node: NodeId, out: &mut Vec<Violation>) {
+        check::check_step(ghost, view, node, out)
+    }
+
+    fn observe_send(
+        ghost: &mut RaftGhost,
+        view: &View<Self>,
+        from: NodeId,
+        to: NodeId,
+        msg: &RaftMsg<S>,
+        out: &mut Vec<Violation>,
+    ) {
+        check::observe_send(ghost, view, from, to, msg, out)
+    }
+
+    fn check_end(
+        _ghost: &mut RaftGhost,
+        _view: &View<Self>,
+        history: &History<RaftInput<S::Command>, S::Output>,
+        out: &mut Vec<Violation>,
+    ) -> Option<String> {
+        S::check_history(history, out)
+    }
+}

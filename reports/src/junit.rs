@@ -1,0 +1,56 @@
+//! `junit.xml`: one test suite per scenario, one test case per seed; a failure's text holds the
+//! violation and the replay command. No times or timestamps, so the file is deterministic.
+
+use crate::record::RunRecord;
+use crate::stats::ScenarioStats;
+use crate::{replay_command, SweepInfo};
+use faultline_sim::check::Verdict;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+/// The JUnit XML report.
+pub fn xml(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord], replay_dir: &str) -> String {
+    let mut report = Report::new("faultline sweep");
+    for st in stats {
+        let mut suite = TestSuite::new(st.name.as_str());
+        suite.add_property(("protocol", st.protocol.as_str()));
+        suite.add_property(("seeds", info.seeds().as_str()));
+        for &i in &st.records {
+            let row = &records[i].row;
+            let status = match row.verdict() {
+                Verdict::Pass => TestCaseStatus::success(),
+                v => {
+                    let mut s = TestCaseStatus::non_success(if v == Verdict::Fail {
+                        NonSuccessKind::Failure
+                    } else {
+                        NonSuccessKind::Error
+                    });
+                    let what =
+                        if row.invariant.is_empty() { "inconclusive".to_string() } else { row.invariant.clone() };
+                    s.set_message(format!("{what}: {}", row.detail));
+                    s.set_type(if v == Verdict::Fail { "violation" } else { "inconclusive" });
+                    let mut text = what.clone();
+                    if let Some(t) = row.at_ms {
+                        text += &format!(" at {t} ms");
+                    }
+                    if let Some(n) = row.node {
+                        text += &format!(" on node n{n}");
+                    }
+                    text += &format!(": {}\ntrace hash {}", row.detail, row.trace_hash);
+                    if !row.swarm.is_empty() {
+                        text += &format!("\nswarm: {}", row.swarm);
+                    }
+                    if !row.repro.is_empty() {
+                        text += &format!("\nreplay: {}", replay_command(replay_dir, &row.repro));
+                    }
+                    s.set_description(text);
+                    s
+                }
+            };
+            let mut case = TestCase::new(format!("seed={}", row.seed), status);
+            case.set_classname(st.name.as_str());
+            suite.add_test_case(case);
+        }
+        report.add_test_suite(suite);
+    }
+    report.to_string().expect("a JUnit report serializes")
+}

@@ -1,0 +1,137 @@
+//! `summary.md`: per scenario runs, failures, availability, latency, speed and `sometimes`
+//! coverage, then every failure with its replay command. GitHub renders it as a job summary.
+
+use crate::record::RunRecord;
+use crate::stats::ScenarioStats;
+use crate::{latency, replay_command, SweepInfo};
+use faultline_sim::check::Verdict;
+use std::fmt::Write;
+
+/// Escapes text for a Markdown table cell or a line of prose.
+pub fn md_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The Markdown summary.
+pub fn markdown(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord], replay_dir: &str) -> String {
+    let mut s = String::new();
+    let count = |v: Verdict| records.iter().filter(|r| r.row.verdict() == v).count();
+    let (passed, failed, unknown) = (count(Verdict::Pass), count(Verdict::Fail), count(Verdict::Unknown));
+    let _ = writeln!(s, "# faultline sweep\n");
+    let _ = write!(
+        s,
+        "{} runs: **{passed} passed, {failed} failed**{} · {} scenarios × seeds `{}`",
+        records.len(),
+        if unknown > 0 { format!(", {unknown} inconclusive") } else { String::new() },
+        info.scenarios.len(),
+        info.seeds()
+    );
+    if !info.bugs.is_empty() {
+        let _ = write!(s, " · planted bugs: {}", md_escape(&info.bugs.join(", ")));
+    }
+    if info.swarm {
+        let _ = write!(s, " · swarm testing");
+    }
+    let missing = info.total_runs().saturating_sub(records.len() as u64);
+    if missing > 0 {
+        let _ = write!(s, " · **{missing} runs missing** (a shard, an interrupted or a fail-fast sweep)");
+    }
+    let _ = writeln!(s, "\n");
+    let _ = writeln!(
+        s,
+        "| scenario | protocol | runs | failed | unknown | availability (worst run) | latency p50 / p99 / max ms | \
+         max recovery ms | longest outage ms | events/s |"
+    );
+    let _ = writeln!(s, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+    for st in stats {
+        let recovery = match (st.max_recovery_ms, st.never_recovered) {
+            (_, n) if n > 0 => format!("never ({n} runs)"),
+            (Some(r), _) => r.to_string(),
+            (None, _) => "–".into(),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {:.4} ({:.4}) | {:.3} / {:.3} / {:.3} | {} | {} | {:.0} |",
+            md_escape(&st.name),
+            md_escape(&st.protocol),
+            st.runs,
+            st.failed,
+            st.unknown,
+            st.availability(),
+            st.worst_availability,
+            latency::quantile_ms(&st.latency, 0.5),
+            latency::quantile_ms(&st.latency, 0.99),
+            st.latency_max_ms,
+            recovery,
+            st.max_outage_ms,
+            st.events_per_s()
+        );
+    }
+    let with_marks: Vec<&ScenarioStats> = stats.iter().filter(|st| !st.marks.is_empty()).collect();
+    if !with_marks.is_empty() {
+        let _ = writeln!(s, "\n## Sometimes marks\n");
+        let _ =
+            writeln!(s, "A mark that fired in another scenario of the same protocol but never here is flagged ⚠.\n");
+        let _ = writeln!(s, "| scenario | mark | runs fired | hits |");
+        let _ = writeln!(s, "|---|---|--:|--:|");
+        for st in with_marks {
+            for (m, c) in &st.marks {
+                let flag = if c.runs == 0 { " ⚠ never fired" } else { "" };
+                let _ = writeln!(
+                    s,
+                    "| {} | {}{flag} | {} / {} | {} |",
+                    md_escape(&st.name),
+                    md_escape(m),
+                    c.runs,
+                    st.runs,
+                    c.hits
+                );
+            }
+        }
+    }
+    let failures: Vec<&RunRecord> = records.iter().filter(|r| r.row.verdict() != Verdict::Pass).collect();
+    if !failures.is_empty() {
+        let _ = writeln!(s, "\n## Failures\n");
+        for r in failures {
+            let row = &r.row;
+            let what = if row.invariant.is_empty() { "inconclusive".to_string() } else { md_escape(&row.invariant) };
+            let at = row.at_ms.map_or(String::new(), |t| format!(" at {t} ms"));
+            let node = row.node.map_or(String::new(), |n| format!(" (node n{n})"));
+            let _ = writeln!(
+                s,
+                "- **{}** seed {}: {what}{at}{node}: {}",
+                md_escape(&row.scenario),
+                row.seed,
+                md_escape(&row.detail)
+            );
+            if !row.swarm.is_empty() {
+                let _ = writeln!(s, "  - swarm: {}", md_escape(&row.swarm));
+            }
+            if !row.repro.is_empty() {
+                let _ = writeln!(s, "  - `{}`", replay_command(replay_dir, &row.repro).replace('`', "'"));
+            }
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_special_characters_are_escaped() {
+        assert_eq!(md_escape("a|b*c\nd<e>"), "a\\|b\\*c d\\<e\\>");
+    }
+}
