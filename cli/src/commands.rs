@@ -222,7 +222,8 @@ pub fn bugs(protocol: Option<&str>, format: Format) -> u8 {
                 println!("    protocol:  {}", b["protocol"].as_str().unwrap_or_default());
                 println!("    breaks:    {}", b["breaks"].as_str().unwrap_or_default());
                 println!("    caught by: {}", b["caught_by"].as_str().unwrap_or_default());
-                let sc: Vec<&str> = b["scenarios"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
+                let sc: Vec<&str> =
+                    b["scenarios"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
                 println!("    scenarios: {}", sc.join(", "));
             }
             println!("{} planted bugs", rows.len());

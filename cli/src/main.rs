@@ -115,7 +115,7 @@ enum Command {
         /// Swarm testing: each seed also draws which fault kinds are on and at what rates.
         #[arg(long)]
         swarm: bool,
-        /// Switch on a planted bug (repeatable) in the scenarios of its protocol.
+        /// Switch on a planted bug (repeatable) in the scenarios whose protocol declares it.
         #[arg(long = "bug", value_name = "NAME")]
         bugs: Vec<String>,
         /// Output directory.
@@ -216,7 +216,9 @@ fn main() -> ExitCode {
             })
         }
         Command::Shrink { repro, output, max_runs } => shrink::shrink(&repro, output.as_deref(), max_runs),
-        Command::Report { command: report_merge::ReportCommand::Merge { dirs, out } } => report_merge::merge(&dirs, &out),
+        Command::Report { command: report_merge::ReportCommand::Merge { dirs, out } } => {
+            report_merge::merge(&dirs, &out)
+        }
         Command::CheckHistory { model, format, init, explain, max_states, timeout_ms, files } => {
             commands::check_history(model, format, init, explain, max_states, timeout_ms, files)
         }

@@ -22,7 +22,10 @@ use std::time::Instant;
 
 /// The default seed range: small enough that a sweep over every scenario in `scenarios/`
 /// finishes in well under a minute on two cores.
-pub const DEFAULT_SEEDS: &str = "0..10";
+pub const DEFAULT_SEEDS: &str = "0..32";
+
+/// How often a running sweep rewrites `results.csv` with the runs finished so far.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A half-open seed range `start..end`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,7 +121,7 @@ pub struct Args {
     pub partition: Option<Partition>,
     /// Swarm testing.
     pub swarm: bool,
-    /// Planted bugs, each applied to the scenarios of its protocol.
+    /// Planted bugs, each applied to the scenarios whose protocol declares it.
     pub bugs: Vec<String>,
     /// Output directory.
     pub out: PathBuf,
@@ -151,8 +154,10 @@ fn prepare(paths: &[PathBuf], bugs: &[String]) -> Result<(Vec<Prepared>, Vec<Sce
         }
         let runner =
             registry::find(&scenario.protocol).map_err(|m| scenario.error_at_key("protocol", m).to_string())?;
-        let prefix = format!("{}.", scenario.protocol);
-        let mine: Vec<String> = bugs.iter().filter(|b| b.starts_with(&prefix)).cloned().collect();
+        // A bug applies to the scenarios whose protocol declares it (a protocol family may
+        // share bugs: multipaxos declares paxos.* bugs too).
+        let mine: Vec<String> =
+            bugs.iter().filter(|b| runner.bugs().iter().any(|x| x.name == b.as_str())).cloned().collect();
         used.extend(mine.iter().cloned());
         runner.validate(&scenario, &mine).map_err(|e| e.to_string())?;
         infos.push(ScenarioInfo {
@@ -165,7 +170,7 @@ fn prepare(paths: &[PathBuf], bugs: &[String]) -> Result<(Vec<Prepared>, Vec<Sce
     if let Some(b) = bugs.iter().find(|b| !used.contains(*b)) {
         let known: Vec<&str> = registry::runners().iter().flat_map(|r| r.bugs().iter().map(|b| b.name)).collect();
         return Err(format!(
-            "--bug {b}: no scenario of the sweep runs its protocol (bug names are PROTOCOL.NAME; known: {})",
+            "--bug {b}: no scenario of the sweep runs a protocol that declares it (known bugs: {})",
             known.join(", ")
         ));
     }
@@ -347,6 +352,10 @@ pub fn sweep(args: Args) -> u8 {
             }
         }
     } else {
+        // A new sweep: reports of an earlier one in the same directory must not linger.
+        for f in faultline_reports::REPORT_FILES {
+            let _ = std::fs::remove_file(out.join(f));
+        }
         (Vec::new(), 0)
     };
     let wanted: BTreeSet<(usize, u64)> = work.iter().copied().collect();
@@ -401,6 +410,7 @@ pub fn sweep(args: Args) -> u8 {
     let mut error: Option<String> = None;
     let mut failed_now = 0u64;
     let mut new_events = 0u64;
+    let mut last_flush = Instant::now();
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::channel::<Result<RunRecord, String>>();
         let (prepared, pending, stop, out, swarm_on) = (&prepared, &pending, &stop, out.as_path(), args.swarm);
@@ -432,6 +442,17 @@ pub fn sweep(args: Args) -> u8 {
                     }
                     records.push(rec);
                     bar.inc(1);
+                    // Keep results.csv current during a long sweep, so an interrupted one leaves
+                    // every finished run there too (the journal has them in any case).
+                    if last_flush.elapsed() >= FLUSH_EVERY {
+                        let mut sorted = records.clone();
+                        faultline_reports::sort_records(&mut sorted);
+                        let _ = faultline_reports::write_atomic(
+                            &out.join("results.csv"),
+                            &faultline_reports::results_csv(&sorted),
+                        );
+                        last_flush = Instant::now();
+                    }
                 }
                 Err(e) => {
                     error.get_or_insert(e);

@@ -55,8 +55,20 @@ fn json_output_has_the_contract_fields() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("one JSON object");
     for key in [
-        "scenario", "protocol", "seed", "bugs", "verdict", "violations", "trace_hash", "events", "messages", "ops",
-        "availability", "latency_ms", "sim_time_ms", "wall_ms",
+        "scenario",
+        "protocol",
+        "seed",
+        "bugs",
+        "verdict",
+        "violations",
+        "trace_hash",
+        "events",
+        "messages",
+        "ops",
+        "availability",
+        "latency_ms",
+        "sim_time_ms",
+        "wall_ms",
     ] {
         assert!(v.get(key).is_some(), "missing `{key}` in {v}");
     }
@@ -147,12 +159,24 @@ fn bad_input_exits_2_naming_file_line_and_column() {
     let dir = tmp("bad");
     let cases = [
         ("wrong-type.toml", "name = \"x\"\nprotocol = \"register\"\nnodes = \"three\"\nduration_ms = 100\n", ":3:"),
-        ("unknown-field.toml", "name = \"x\"\nprotocol = \"register\"\nnodes = 3\nduration_ms = 100\ncolour = 1\n", ":5:"),
-        ("probability.toml", "name = \"x\"\nprotocol = \"register\"\nnodes = 3\nduration_ms = 100\n[network]\nloss = 1.5\n", ":6:"),
+        (
+            "unknown-field.toml",
+            "name = \"x\"\nprotocol = \"register\"\nnodes = 3\nduration_ms = 100\ncolour = 1\n",
+            ":5:",
+        ),
+        (
+            "probability.toml",
+            "name = \"x\"\nprotocol = \"register\"\nnodes = 3\nduration_ms = 100\n[network]\nloss = 1.5\n",
+            ":6:",
+        ),
         ("zero-nodes.toml", "name = \"x\"\nprotocol = \"register\"\nnodes = 0\nduration_ms = 100\n", ":3:"),
         ("syntax.toml", "name = \"x\nprotocol = 1\n", ":1:"),
         ("protocol.toml", "name = \"x\"\nprotocol = \"nope\"\nnodes = 3\nduration_ms = 100\n", ":2:"),
-        ("config.toml", "name = \"x\"\nprotocol = \"register\"\nnodes = 3\nduration_ms = 100\n[config]\nvalues = \"many\"\n", ":6:"),
+        (
+            "config.toml",
+            "name = \"x\"\nprotocol = \"register\"\nnodes = 3\nduration_ms = 100\n[config]\nvalues = \"many\"\n",
+            ":6:",
+        ),
     ];
     for (file, text, at) in cases {
         let path = dir.join(file);
@@ -228,16 +252,16 @@ fn every_planted_bug_is_caught_by_a_scenario_it_names() {
             if code(&o) != 1 {
                 continue;
             }
-            let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
-            let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+            let mut rows = csv::Reader::from_path(dir.join("results.csv")).unwrap();
+            let header = rows.headers().unwrap().clone();
             let (verdict, invariant) = (
-                header.iter().position(|h| *h == "verdict").unwrap(),
-                header.iter().position(|h| *h == "invariant").unwrap(),
+                header.iter().position(|h| h == "verdict").unwrap(),
+                header.iter().position(|h| h == "invariant").unwrap(),
             );
-            for line in csv.lines().skip(1) {
-                let cols: Vec<&str> = line.split(',').collect();
-                if cols[verdict] == "fail" {
-                    seen.push(cols[invariant].to_string());
+            for row in rows.records() {
+                let row = row.unwrap();
+                if &row[verdict] == "fail" {
+                    seen.push(row[invariant].to_string());
                 }
             }
             if seen.iter().any(|i| i == caught_by) {

@@ -36,7 +36,7 @@ pub struct ResultRow {
     pub at_ms: Option<u64>,
     /// The node it concerns.
     pub node: Option<u32>,
-    /// What was seen (or why the run is inconclusive).
+    /// What was seen (or why the run is inconclusive), on one line.
     pub detail: String,
     /// Number of violations.
     pub violations: usize,
@@ -183,11 +183,14 @@ impl RunRecord {
         swarm: Option<String>,
     ) -> RunRecord {
         let first = report.violations.first();
+        // One line per row: a multi-line detail (a linearizability explanation) is joined with
+        // " | " so results.csv stays one run per line; the repro and replay show it whole.
         let detail = match (first, &report.unknown_reason) {
-            (Some(v), _) => v.detail.clone(),
-            (None, Some(r)) => r.clone(),
-            (None, None) => String::new(),
+            (Some(v), _) => v.detail.as_str(),
+            (None, Some(r)) => r.as_str(),
+            (None, None) => "",
         };
+        let detail = detail.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ");
         let row = ResultRow {
             scenario: report.scenario.clone(),
             protocol: report.protocol.clone(),

@@ -81,21 +81,34 @@ pub fn markdown(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord]
     let with_marks: Vec<&ScenarioStats> = stats.iter().filter(|st| !st.marks.is_empty()).collect();
     if !with_marks.is_empty() {
         let _ = writeln!(s, "\n## Sometimes marks\n");
-        let _ =
-            writeln!(s, "A mark that fired in another scenario of the same protocol but never here is flagged ⚠.\n");
+        let _ = writeln!(
+            s,
+            "Runs in which each `sometimes` mark fired, and its total hits. ⚠ lists the marks of the same protocol that \
+             fired in another scenario of this sweep but never in this one: if the scenario claims to exercise them, it \
+             does not.\n"
+        );
         let _ = writeln!(s, "| scenario | mark | runs fired | hits |");
         let _ = writeln!(s, "|---|---|--:|--:|");
-        for st in with_marks {
-            for (m, c) in &st.marks {
-                let flag = if c.runs == 0 { " ⚠ never fired" } else { "" };
+        for st in &with_marks {
+            for (m, c) in st.marks.iter().filter(|(_, c)| c.runs > 0) {
                 let _ = writeln!(
                     s,
-                    "| {} | {}{flag} | {} / {} | {} |",
+                    "| {} | {} | {} / {} | {} |",
                     md_escape(&st.name),
                     md_escape(m),
                     c.runs,
                     st.runs,
                     c.hits
+                );
+            }
+            let never: Vec<String> = st.marks.iter().filter(|(_, c)| c.runs == 0).map(|(m, _)| md_escape(m)).collect();
+            if !never.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "| {} | ⚠ never fired: {} | 0 / {} | 0 |",
+                    md_escape(&st.name),
+                    never.join(", "),
+                    st.runs
                 );
             }
         }

@@ -92,7 +92,7 @@ mod tests {
         let fast = Clock::new(0, 100);
         let slow = Clock::new(0, -100);
         let t = Time::from_ms(10_000); // 10 s
-        // 100 ppm over 10 s is 1 ms.
+                                       // 100 ppm over 10 s is 1 ms.
         assert_eq!(fast.local(t).0 as i64 - BASE_NS, 10_001_000_000);
         assert_eq!(slow.local(t).0 as i64 - BASE_NS, 9_999_000_000);
     }

@@ -2,10 +2,10 @@
 //! the run into one time-ordered list of actions. Making the nemesis explicit up front is what
 //! lets a shrinker treat a random run's faults as a list it can cut.
 
-use crate::prng::{Prng, Stream};
-use crate::scenario::{FaultKindSpec, FaultSpec, NemesisSpec, NodeSel, Scenario, ShapeSpec};
 use crate::network::Partition;
+use crate::prng::{Prng, Stream};
 use crate::protocol::NodeId;
+use crate::scenario::{FaultKindSpec, FaultSpec, NemesisSpec, NodeSel, Scenario, ShapeSpec};
 use crate::scenario::{FaultKindSpec as K, Probability};
 use crate::time::Time;
 
@@ -128,10 +128,7 @@ fn push_explicit(out: &mut Vec<FaultEvent>, f: &FaultSpec, base_loss_ppm: u32) {
         FaultKindSpec::Resume => (Action::Resume(node()), None),
         FaultKindSpec::ClockJump => (Action::ClockJump(node(), f.delta_ms.unwrap_or(0) * 1_000_000), None),
         FaultKindSpec::ClockDrift => (Action::ClockDrift(node(), f.drift_ppm.unwrap_or(0)), None),
-        FaultKindSpec::Loss => (
-            Action::Loss(f.loss.map_or(base_loss_ppm, |p| p.ppm())),
-            Some(Action::RestoreLoss),
-        ),
+        FaultKindSpec::Loss => (Action::Loss(f.loss.map_or(base_loss_ppm, |p| p.ppm())), Some(Action::RestoreLoss)),
     };
     out.push(FaultEvent { at, action });
     if let (Some(for_ms), Some(undo)) = (f.for_ms, undo) {
@@ -156,10 +153,7 @@ fn nemesis(out: &mut Vec<FaultEvent>, nem: &NemesisSpec, s: &Scenario, rng: &mut
                     ShapeSpec::Isolate | ShapeSpec::Bridge | ShapeSpec::MajorityMinority => Some(nem.target),
                     _ => None,
                 };
-                (
-                    Action::Partition { shape, node, from: vec![], to: vec![], groups: vec![] },
-                    Some(Action::Heal),
-                )
+                (Action::Partition { shape, node, from: vec![], to: vec![], groups: vec![] }, Some(Action::Heal))
             }
             1 => (Action::Crash(target), Some(Action::Restart(Target::SameAs(start)))),
             2 => (Action::Pause(target), Some(Action::Resume(Target::SameAs(start)))),

@@ -38,7 +38,9 @@ pub mod prelude {
     pub use crate::check::{Marks, Verdict, Violation};
     pub use crate::history::{History, Op, Outcome};
     pub use crate::prng::Prng;
-    pub use crate::protocol::{BugInfo, Bugs, Command, Ctx, Durable, Env, NodeId, NodeView, Protocol, Reply, RequestId, View};
+    pub use crate::protocol::{
+        BugInfo, Bugs, Command, Ctx, Durable, Env, NodeId, NodeView, Protocol, Reply, RequestId, View,
+    };
     pub use crate::report::RunReport;
     pub use crate::runner::{ProtocolRunner, Repro, Runner};
     pub use crate::scenario::Scenario;

@@ -217,12 +217,7 @@ impl Bugs {
 
     /// The names switched on, in table order.
     pub fn names(&self) -> Vec<&'static str> {
-        self.table
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| self.bits & (1 << i) != 0)
-            .map(|(_, b)| b.name)
-            .collect()
+        self.table.iter().enumerate().filter(|(i, _)| self.bits & (1 << i) != 0).map(|(_, b)| b.name).collect()
     }
 
     /// True when no bug is on.

@@ -204,12 +204,8 @@ pub(crate) fn build(i: Inputs<'_>) -> RunReport {
     let mut violations = i.violations;
     let c = i.counters;
     let availability = if c.invoked == 0 { 1.0 } else { c.ok as f64 / c.invoked as f64 };
-    let mut lat: Vec<u64> = i
-        .ops
-        .iter()
-        .filter(|o| o.outcome == Outcome::Ok)
-        .filter_map(|o| o.return_ns.map(|r| r - o.call_ns))
-        .collect();
+    let mut lat: Vec<u64> =
+        i.ops.iter().filter(|o| o.outcome == Outcome::Ok).filter_map(|o| o.return_ns.map(|r| r - o.call_ns)).collect();
     lat.sort_unstable();
     let recovery = recovery(&i.ops, i.last_heal, i.sim_time);
     if i.check_liveness {
@@ -224,8 +220,14 @@ pub(crate) fn build(i: Inputs<'_>) -> RunReport {
                     at_ns: deadline * 1_000_000,
                     node: None,
                     detail: match recovery.recovery_ms {
-                        Some(r) => format!("first success {r}ms after the last heal at {}ms; bound {bound}ms", i.last_heal.as_ms()),
-                        None => format!("no operation succeeded within {bound}ms of the last heal at {}ms", i.last_heal.as_ms()),
+                        Some(r) => format!(
+                            "first success {r}ms after the last heal at {}ms; bound {bound}ms",
+                            i.last_heal.as_ms()
+                        ),
+                        None => format!(
+                            "no operation succeeded within {bound}ms of the last heal at {}ms",
+                            i.last_heal.as_ms()
+                        ),
                     },
                 }),
                 _ => {}
@@ -253,7 +255,13 @@ pub(crate) fn build(i: Inputs<'_>) -> RunReport {
     };
     let expected = i.scenario.expect.as_ref().map(|e| {
         let observed = violations.iter().any(|v| v.invariant == e.violation);
-        verdict = if observed { Verdict::Pass } else if verdict == Verdict::Unknown { Verdict::Unknown } else { Verdict::Fail };
+        verdict = if observed {
+            Verdict::Pass
+        } else if verdict == Verdict::Unknown {
+            Verdict::Unknown
+        } else {
+            Verdict::Fail
+        };
         Expected { violation: e.violation.clone(), assumption: e.assumption.clone(), observed }
     });
     if let Some(e) = &expected {
@@ -263,7 +271,10 @@ pub(crate) fn build(i: Inputs<'_>) -> RunReport {
                 at_ms: i.sim_time.as_ms(),
                 at_ns: i.sim_time.0,
                 node: None,
-                detail: format!("positive control: expected `{}` to fail (assumption broken: {})", e.violation, e.assumption),
+                detail: format!(
+                    "positive control: expected `{}` to fail (assumption broken: {})",
+                    e.violation, e.assumption
+                ),
             });
         }
     }
@@ -311,11 +322,8 @@ fn quantile_ms(sorted: &[u64], permille: u64) -> f64 {
 
 /// Recovery after the last heal, and the longest outage, from operation timings.
 pub fn recovery(ops: &[OpTiming], last_heal: Time, end: Time) -> Recovery {
-    let first_after = ops
-        .iter()
-        .filter(|o| o.outcome == Outcome::Ok && o.call_ns >= last_heal.0)
-        .filter_map(|o| o.return_ns)
-        .min();
+    let first_after =
+        ops.iter().filter(|o| o.outcome == Outcome::Ok && o.call_ns >= last_heal.0).filter_map(|o| o.return_ns).min();
     let mut successes: Vec<u64> = ops.iter().filter(|o| o.outcome == Outcome::Ok).filter_map(|o| o.return_ns).collect();
     successes.sort_unstable();
     let mut longest = 0;
@@ -398,7 +406,12 @@ impl RunReport {
         let _ = writeln!(
             s,
             "events={} sim_time={}ms messages: sent={} delivered={} dropped={} duplicated={}",
-            self.events, self.sim_time_ms, self.messages.sent, self.messages.delivered, self.messages.dropped, self.messages.duplicated
+            self.events,
+            self.sim_time_ms,
+            self.messages.sent,
+            self.messages.delivered,
+            self.messages.dropped,
+            self.messages.duplicated
         );
         let _ = writeln!(
             s,

@@ -18,7 +18,12 @@ pub trait ProtocolRunner: Send + Sync {
     /// requests, bug names) without running it.
     fn validate(&self, scenario: &Scenario, bugs: &[String]) -> Result<(), ScenarioError>;
     /// Runs one simulation; `trace` receives the JSON-lines trace if given.
-    fn run(&self, scenario: &Scenario, opts: &RunOptions, trace: Option<Box<dyn Write>>) -> Result<RunReport, ScenarioError>;
+    fn run(
+        &self,
+        scenario: &Scenario,
+        opts: &RunOptions,
+        trace: Option<Box<dyn Write>>,
+    ) -> Result<RunReport, ScenarioError>;
 }
 
 /// The [`ProtocolRunner`] of protocol `P`.
@@ -50,7 +55,12 @@ impl<P: Protocol> ProtocolRunner for Runner<P> {
         Simulation::<P>::new(scenario, &RunOptions { seed: 0, bugs: bugs.to_vec() }).map(|_| ())
     }
 
-    fn run(&self, scenario: &Scenario, opts: &RunOptions, trace: Option<Box<dyn Write>>) -> Result<RunReport, ScenarioError> {
+    fn run(
+        &self,
+        scenario: &Scenario,
+        opts: &RunOptions,
+        trace: Option<Box<dyn Write>>,
+    ) -> Result<RunReport, ScenarioError> {
         let mut sim = Simulation::<P>::new(scenario, opts)?;
         if let Some(t) = trace {
             sim = sim.with_trace(t);
@@ -64,7 +74,12 @@ impl<P: Protocol> ProtocolRunner for Runner<P> {
     }
 }
 
-fn panic_report(scenario: &Scenario, protocol: &str, opts: &RunOptions, payload: Box<dyn std::any::Any + Send>) -> RunReport {
+fn panic_report(
+    scenario: &Scenario,
+    protocol: &str,
+    opts: &RunOptions,
+    payload: Box<dyn std::any::Any + Send>,
+) -> RunReport {
     let msg = payload
         .downcast_ref::<String>()
         .cloned()

@@ -190,12 +190,20 @@ impl Scenario {
         }
         for (i, r) in self.requests.iter().enumerate() {
             if !node_ok(&r.node) {
-                return Err(self.error_at_array_entry("requests", i, &format!("requests[{i}].node: {} is not a node", r.node)));
+                return Err(self.error_at_array_entry(
+                    "requests",
+                    i,
+                    &format!("requests[{i}].node: {} is not a node", r.node),
+                ));
             }
         }
         for (i, c) in self.clocks.node.iter().enumerate() {
             if c.node >= n {
-                return Err(self.error_at_array_entry("clocks.node", i, &format!("clocks.node[{i}].node: {} is not a node", c.node)));
+                return Err(self.error_at_array_entry(
+                    "clocks.node",
+                    i,
+                    &format!("clocks.node[{i}].node: {} is not a node", c.node),
+                ));
             }
         }
         if self.workload.timeout_ms.0 == 0 {
@@ -616,7 +624,11 @@ impl DelaySpec {
                 Ok(crate::network::Delay::Uniform { min_ns: min_ms * MS, max_ns: max_ms * MS })
             }
             DelaySpec::Exponential { mean_ms, min_ms, max_ms } if min_ms <= mean_ms && mean_ms <= max_ms => {
-                Ok(crate::network::Delay::Exponential { mean_ns: mean_ms * MS, min_ns: min_ms * MS, max_ns: max_ms * MS })
+                Ok(crate::network::Delay::Exponential {
+                    mean_ns: mean_ms * MS,
+                    min_ns: min_ms * MS,
+                    max_ns: max_ms * MS,
+                })
             }
             DelaySpec::Uniform { .. } => Err("uniform delay needs min_ms <= max_ms".into()),
             DelaySpec::Exponential { .. } => Err("exponential delay needs min_ms <= mean_ms <= max_ms".into()),
@@ -822,7 +834,8 @@ pub struct FaultSpec {
 impl FaultSpec {
     fn check_shape(&self) -> Result<(), String> {
         use FaultKindSpec as K;
-        let needs_node = matches!(self.kind, K::Crash | K::Restart | K::Pause | K::Resume | K::ClockJump | K::ClockDrift);
+        let needs_node =
+            matches!(self.kind, K::Crash | K::Restart | K::Pause | K::Resume | K::ClockJump | K::ClockDrift);
         if needs_node && self.node.is_none() {
             return Err(format!("kind = \"{}\" needs `node`", kind_name(self.kind)));
         }
@@ -1025,7 +1038,11 @@ fn default_max_history() -> u64 {
 
 impl Default for LimitSpec {
     fn default() -> Self {
-        LimitSpec { max_events: default_max_events(), max_queue: default_max_queue(), max_history: default_max_history() }
+        LimitSpec {
+            max_events: default_max_events(),
+            max_queue: default_max_queue(),
+            max_history: default_max_history(),
+        }
     }
 }
 

@@ -63,18 +63,41 @@ pub(crate) struct NodeSlot<P: Protocol> {
 #[derive(Debug)]
 enum Event<P: Protocol> {
     Start(NodeId),
-    Deliver { to: NodeId, from: NodeId, msg: P::Msg },
-    Timer { node: NodeId, gen: u64 },
+    Deliver {
+        to: NodeId,
+        from: NodeId,
+        msg: P::Msg,
+    },
+    Timer {
+        node: NodeId,
+        gen: u64,
+    },
     /// A client's attempt at an operation reaches a node.
-    Request { node: NodeId, op: u32 },
+    Request {
+        node: NodeId,
+        op: u32,
+    },
     /// An operator request from the scenario reaches a node.
-    Operator { index: u32 },
+    Operator {
+        index: u32,
+    },
     /// A node's answer reaches a client.
-    Reply { op: u32, from: NodeId, reply: Reply<P::Output> },
-    ClientTimeout { op: u32, attempt: u32 },
-    ClientNext { client: u32 },
+    Reply {
+        op: u32,
+        from: NodeId,
+        reply: Reply<P::Output>,
+    },
+    ClientTimeout {
+        op: u32,
+        attempt: u32,
+    },
+    ClientNext {
+        client: u32,
+    },
     Arrival,
-    Fault { index: u32 },
+    Fault {
+        index: u32,
+    },
 }
 
 /// Per-operation bookkeeping beside the history entry.
@@ -160,7 +183,9 @@ impl<P: Protocol> Simulation<P> {
         let file = s.source.as_ref().map_or("<scenario>".to_string(), |x| x.file.clone());
         let plain = |message: String| ScenarioError { file: file.clone(), line: None, column: None, message };
         if s.protocol != P::NAME {
-            return Err(s.error_at_key("protocol", format!("protocol `{}` given to the `{}` simulator", s.protocol, P::NAME)));
+            return Err(
+                s.error_at_key("protocol", format!("protocol `{}` given to the `{}` simulator", s.protocol, P::NAME))
+            );
         }
         let config: P::Config = s.protocol_config()?;
         let bugs = Bugs::resolve(P::BUGS, &opts.bugs).map_err(plain)?;
@@ -197,7 +222,10 @@ impl<P: Protocol> Simulation<P> {
             .collect();
         for c in &s.clocks.node {
             if c.drift_ppm.abs() > crate::clock::MAX_DRIFT_PPM {
-                return Err(s.error_at_key("drift_ppm", format!("clocks.node.drift_ppm must be within ±{}", crate::clock::MAX_DRIFT_PPM)));
+                return Err(s.error_at_key(
+                    "drift_ppm",
+                    format!("clocks.node.drift_ppm must be within ±{}", crate::clock::MAX_DRIFT_PPM),
+                ));
             }
             clocks[c.node as usize] = Clock::new(c.offset_ms * 1_000_000, c.drift_ppm);
         }
@@ -554,7 +582,8 @@ impl<P: Protocol> Simulation<P> {
     fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
         assert!(to.index() < self.nodes.len(), "{from} sent to {to}, which is not a node");
         self.stats.sent += 1;
-        let view = View { now: self.now, config: &self.config, bugs: self.bugs, nodes: &self.nodes, clocks: &self.clocks };
+        let view =
+            View { now: self.now, config: &self.config, bugs: self.bugs, nodes: &self.nodes, clocks: &self.clocks };
         let before = self.violations.len();
         P::observe_send(&mut self.ghost, &view, from, to, &msg, &mut self.violations);
         self.stamp_violations(before);
@@ -919,7 +948,8 @@ impl<P: Protocol> Simulation<P> {
     }
 
     fn check(&mut self, node: NodeId) {
-        let view = View { now: self.now, config: &self.config, bugs: self.bugs, nodes: &self.nodes, clocks: &self.clocks };
+        let view =
+            View { now: self.now, config: &self.config, bugs: self.bugs, nodes: &self.nodes, clocks: &self.clocks };
         let before = self.violations.len();
         P::check_step(&mut self.ghost, &view, node, &mut self.violations);
         self.stamp_violations(before);
@@ -946,7 +976,8 @@ impl<P: Protocol> Simulation<P> {
                     self.history.ops[i].outcome = Outcome::Indeterminate;
                 }
             }
-            let view = View { now: self.now, config: &self.config, bugs: self.bugs, nodes: &self.nodes, clocks: &self.clocks };
+            let view =
+                View { now: self.now, config: &self.config, bugs: self.bugs, nodes: &self.nodes, clocks: &self.clocks };
             let mut end_violations = Vec::new();
             if self.scenario.checks.history {
                 if let Some(reason) = P::check_end(&mut self.ghost, &view, &self.history, &mut end_violations) {
@@ -984,7 +1015,12 @@ impl<P: Protocol> Simulation<P> {
                 .history
                 .ops
                 .iter()
-                .map(|o| report::OpTiming { client: o.client, call_ns: o.call_ns, return_ns: o.return_ns, outcome: o.outcome })
+                .map(|o| report::OpTiming {
+                    client: o.client,
+                    call_ns: o.call_ns,
+                    return_ns: o.return_ns,
+                    outcome: o.outcome,
+                })
                 .collect(),
             check_liveness: end_reached,
         });

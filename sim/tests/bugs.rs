@@ -42,6 +42,7 @@ fn the_same_scenarios_pass_without_the_bugs() {
 #[test]
 fn unknown_bug_names_are_refused() {
     let s = Scenario::from_toml_str("ok.toml", STEADY).unwrap();
-    let err = Simulation::<Register>::new(&s, &RunOptions { seed: 0, bugs: vec!["register.nope".into()] }).err().unwrap();
+    let err =
+        Simulation::<Register>::new(&s, &RunOptions { seed: 0, bugs: vec!["register.nope".into()] }).err().unwrap();
     assert!(err.message.contains("unknown bug `register.nope`"), "{err}");
 }

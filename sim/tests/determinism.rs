@@ -71,19 +71,8 @@ fn the_correct_register_passes_under_faults() {
 }
 
 fn arb_scenario() -> impl Strategy<Value = String> {
-    (
-        1u32..6,
-        0u32..300,
-        0u32..300,
-        0u64..4,
-        0u64..4,
-        0u64..4,
-        0u64..3,
-        0u32..6,
-        prop::bool::ANY,
-        1u64..80,
-    )
-        .prop_map(|(nodes, loss, dup, part, crash, pause, jump, clients, torn, timeout)| {
+    (1u32..6, 0u32..300, 0u32..300, 0u64..4, 0u64..4, 0u64..4, 0u64..3, 0u32..6, prop::bool::ANY, 1u64..80).prop_map(
+        |(nodes, loss, dup, part, crash, pause, jump, clients, torn, timeout)| {
             let mut s = format!(
                 "name = \"p\"\nprotocol = \"register\"\nnodes = {nodes}\nduration_ms = 1500\n\
                  [network]\nloss = {}\nduplicate = {}\n[disk]\ntorn_writes = {torn}\n\
@@ -99,7 +88,8 @@ fn arb_scenario() -> impl Strategy<Value = String> {
                 );
             }
             s
-        })
+        },
+    )
 }
 
 proptest! {

@@ -13,7 +13,10 @@ fn received(s: &Simulation<Probe>, at: u32) -> Vec<u64> {
 #[test]
 fn a_partition_blocks_exactly_the_links_it_names() {
     // Groups {0} | {1, 2} from 1s to 3s.
-    let mut s = sim("[[faults]]\nat_ms = 1000\nkind = \"partition\"\nshape = \"groups\"\ngroups = [[0], [1, 2]]\nfor_ms = 2000\n", 1);
+    let mut s = sim(
+        "[[faults]]\nat_ms = 1000\nkind = \"partition\"\nshape = \"groups\"\ngroups = [[0], [1, 2]]\nfor_ms = 2000\n",
+        1,
+    );
     s.run_until(Time::from_ms(1_010));
     let before: Vec<Vec<u64>> = (0..3).map(|i| received(&s, i)).collect();
     s.run_until(Time::from_ms(2_990));
@@ -47,14 +50,18 @@ fn a_one_way_partition_blocks_one_direction_only() {
 
 #[test]
 fn loss_and_duplication_happen_at_their_rates() {
-    let report = Simulation::<Probe>::new(&probe::scenario("").clone_with("network.loss", "0.2"), &RunOptions::seeded(3))
-        .unwrap()
-        .run();
+    let report =
+        Simulation::<Probe>::new(&probe::scenario("").clone_with("network.loss", "0.2"), &RunOptions::seeded(3))
+            .unwrap()
+            .run();
     let m = report.messages;
     let rate = m.dropped as f64 / m.sent as f64;
     assert!((0.18..0.22).contains(&rate), "loss {rate} over {} messages", m.sent);
 
-    let report = Simulation::<Probe>::new(&probe::scenario("").clone_with("network.duplicate", "0.1"), &RunOptions::seeded(3)).unwrap().run();
+    let report =
+        Simulation::<Probe>::new(&probe::scenario("").clone_with("network.duplicate", "0.1"), &RunOptions::seeded(3))
+            .unwrap()
+            .run();
     let m = report.messages;
     let rate = m.duplicated as f64 / m.sent as f64;
     assert!((0.09..0.11).contains(&rate), "duplication {rate} over {} messages", m.sent);

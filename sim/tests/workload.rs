@@ -3,7 +3,10 @@
 use faultline_sim::example::Register;
 use faultline_sim::prelude::*;
 
-fn run(text: &str, seed: u64) -> (RunReport, Vec<Op<faultline_sim::example::RegisterOp, faultline_sim::example::RegisterAnswer>>) {
+fn run(
+    text: &str,
+    seed: u64,
+) -> (RunReport, Vec<Op<faultline_sim::example::RegisterOp, faultline_sim::example::RegisterAnswer>>) {
     let s = Scenario::from_toml_str("w.toml", text).unwrap_or_else(|e| panic!("{e}"));
     let mut sim = Simulation::<Register>::new(&s, &RunOptions::seeded(seed)).unwrap();
     sim.run_until(s.duration());
@@ -27,7 +30,8 @@ fn open_loop_arrivals_do_not_wait_for_answers() {
     // at the same rate (a closed loop would slow to one call per time-out per client).
     let faults = "[[faults]]\nat_ms = 2000\nkind = \"crash\"\nnode = 0\nfor_ms = 4000\n";
     let calls_while_down = |mode: &str| {
-        let (_, ops) = run(&format!("{BASE}[workload]\nclients = 4\n{mode}timeout_ms = 1000\nattempts = 1\n{faults}"), 1);
+        let (_, ops) =
+            run(&format!("{BASE}[workload]\nclients = 4\n{mode}timeout_ms = 1000\nattempts = 1\n{faults}"), 1);
         ops.iter().filter(|o| (2_100_000_000..6_000_000_000).contains(&o.call_ns)).count()
     };
     let open = calls_while_down("mode = \"open\"\nrate_per_s = 200\n");

@@ -82,7 +82,7 @@ impl Protocol for Probe {
         self.last_tick_local = ctx.now();
         self.counter += 1;
         ctx.write(self.counter);
-        if self.counter % 2 == 0 {
+        if self.counter.is_multiple_of(2) {
             ctx.sync();
         }
         for peer in 0..self.n {
