@@ -307,3 +307,53 @@ fn ring_compares_placements_beside_theory() {
     let o = run(&["ring", "--nodes", "0"]);
     assert_eq!(code(&o), 2);
 }
+
+fn reference(path: &str) -> PathBuf {
+    let p = root().join("..").join("shared").join("reference").join("histories").join("porcupine").join(path);
+    assert!(p.exists(), "reference data missing: {} (../shared must sit beside the checkout)", p.display());
+    p
+}
+
+#[test]
+fn check_history_gives_the_reference_verdicts_and_exit_codes() {
+    let ok = reference("jepsen/etcd_002.log");
+    let bad = reference("jepsen/etcd_000.log");
+    let o = run(&["check-history", "--model", "cas-register", ok.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("etcd_002.log: linearizable"), "{}", stdout(&o));
+    assert_eq!(stdout(&o).lines().last().unwrap(), "1 passed, 0 failed");
+
+    let html = tmp("explain").join("why.html");
+    let o = run(&[
+        "check-history",
+        "--model",
+        "cas-register",
+        "--explain",
+        html.to_str().unwrap(),
+        ok.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stdout(&o).contains("etcd_000.log: not linearizable"), "{}", stdout(&o));
+    assert_eq!(stdout(&o).lines().last().unwrap(), "1 passed, 1 failed");
+    let page = std::fs::read_to_string(&html).expect("explanation written");
+    assert!(page.contains("<svg"), "a timeline");
+
+    let o = run(&["check-history", "--model", "kv", reference("kv/c01-bad.txt").to_str().unwrap()]);
+    assert_eq!(code(&o), 1);
+    let o = run(&["check-history", "--model", "kv-whole", reference("kv/c01-ok.txt").to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    // Out of budget: inconclusive, exit 3.
+    let o = run(&["check-history", "--model", "cas-register", "--max-states", "3", ok.to_str().unwrap()]);
+    assert_eq!(code(&o), 3, "{}", stdout(&o));
+
+    // Bad input: exit 2 naming the file and line; unknown model: exit 2.
+    let garbage = tmp("garbage").join("h.json");
+    std::fs::write(&garbage, "[{\"client\": 1, \"call\": \"soon\"}]\n").unwrap();
+    let o = run(&["check-history", "--model", "cas-register", "--format", "json", garbage.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("h.json:1"), "{}", stderr(&o));
+    let o = run(&["check-history", "--model", "queue", ok.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+}
