@@ -1,41 +1,16 @@
 //! End-to-end tests: the real binary against `../shared/CONTRACT.md`.
 
+mod common;
+
+use common::{code, fresh_dir, root, run, stderr, stdout};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_faultline"))
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 fn scenario(name: &str) -> PathBuf {
     root().join("scenarios").join(name)
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = root().join("target").join("e2e-tmp").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("the binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited, not killed by a signal")
+    fresh_dir("e2e-tmp", name)
 }
 
 #[test]

@@ -1,44 +1,18 @@
 //! End-to-end tests of `faultline sweep`, `report merge` and `shrink`: the real binary, the
 //! `register` scenarios, temporary directories under `target/`.
 
+mod common;
+
+use common::{bin, code, fresh_dir, root, run, stderr, stdout};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_faultline"));
-    c.env_remove("GITHUB_STEP_SUMMARY");
-    c
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+use std::process::{Output, Stdio};
 
 fn scenario(name: &str) -> String {
     root().join("scenarios").join(name).display().to_string()
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = root().join("target").join("sweep-tests").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("the binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited, not killed by a signal")
+    fresh_dir("sweep-tests", name)
 }
 
 fn read(p: &Path) -> String {
