@@ -15,7 +15,7 @@ use faultline_lincheck::models::{CasRegister, Kv, KvWhole};
 use faultline_lincheck::{check_with, Budget, CheckOptions, Model, Operation, Verdict};
 
 fn time<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], minimize: bool) -> (f64, bool) {
-    let opts = CheckOptions { budget: Budget::unlimited(), minimize };
+    let opts = CheckOptions { budget: Budget::unlimited(), minimize, ..CheckOptions::default() };
     let t = Instant::now();
     let v = check_with(model, ops, &opts);
     let ms = t.elapsed().as_secs_f64() * 1e3;

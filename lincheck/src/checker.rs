@@ -17,18 +17,21 @@ pub struct CheckOptions {
     /// Whether to minimise the failing part into a small non-linearizable sub-history (bounded
     /// effort). The longest linearizable prefix is reported either way.
     pub minimize: bool,
+    /// Most threads to check partitions on; 0 means one per available core. A caller that is
+    /// itself one of many parallel jobs (a simulation inside a sweep) passes 1.
+    pub threads: usize,
 }
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        CheckOptions { budget: Budget::default(), minimize: true }
+        CheckOptions { budget: Budget::default(), minimize: true, threads: 0 }
     }
 }
 
 /// Checks `ops` against `model` within `budget`, explaining a failure in full (see
 /// [`CheckOptions::minimize`]). Same as [`check_with`] with `minimize: true`.
 pub fn check<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], budget: &Budget) -> Verdict {
-    check_with(model, ops, &CheckOptions { budget: budget.clone(), minimize: true })
+    check_with(model, ops, &CheckOptions { budget: budget.clone(), ..CheckOptions::default() })
 }
 
 /// Checks `ops` against `model`. Partitions of the history ([`Model::partition`]) are checked
@@ -51,7 +54,7 @@ pub fn check_with<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], o
     // the history alone, so the verdict stays independent of scheduling.
     parts.sort_by_key(|p| (p.len(), p[0]));
 
-    let results = run_parts(model, ops, &parts, opts.budget.max_states, deadline);
+    let results = run_parts(model, ops, &parts, opts.budget.max_states, deadline, opts.threads);
 
     for (i, r) in results.iter().enumerate() {
         if let Some(SearchOutcome::NotLinearizable { deepest, states }) = r {
@@ -95,9 +98,15 @@ fn run_parts<M: Model>(
     parts: &[Vec<usize>],
     max_states: u64,
     deadline: Option<Instant>,
+    max_threads: usize,
 ) -> Vec<Option<SearchOutcome>> {
     let min_failed = AtomicUsize::new(usize::MAX);
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(parts.len());
+    let cores = || std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = match max_threads {
+        0 => cores(),
+        n => n,
+    }
+    .min(parts.len());
     let total: usize = parts.iter().map(Vec::len).sum();
     // Threads only pay off when there is real work to share.
     if threads <= 1 || total < 256 {

@@ -126,7 +126,8 @@ pub fn check_history_files(opts: &CheckHistoryOptions, out: &mut dyn Write) -> R
     let mut explanations: Vec<(String, Explanation)> = Vec::new();
     for (name, p) in &parsed {
         // Minimising an explanation is wasted work unless someone will read it.
-        let copts = CheckOptions { budget: opts.budget.clone(), minimize: opts.explain.is_some() };
+        let copts =
+            CheckOptions { budget: opts.budget.clone(), minimize: opts.explain.is_some(), ..CheckOptions::default() };
         let verdict = match (p, model) {
             (Parsed::Register(ops), "register") => check_with(&Register { init }, ops, &copts),
             (Parsed::Register(ops), _) => check_with(&CasRegister { init }, ops, &copts),

@@ -51,12 +51,16 @@ fn verdict(row: &Row) -> Verdict {
         M::Input: Clone,
         M::Output: Clone,
     {
-        let v = check_with(m, ops, &CheckOptions { budget: Budget::unlimited(), minimize });
+        let v = check_with(m, ops, &CheckOptions { budget: Budget::unlimited(), minimize, ..CheckOptions::default() });
         if let (Verdict::NotLinearizable(e), true) = (&v, minimize) {
             let sub: Vec<_> = e.minimal.iter().map(|&i| ops[i].clone()).collect();
             assert!(
                 matches!(
-                    check_with(m, &sub, &CheckOptions { budget: Budget::unlimited(), minimize: false }),
+                    check_with(
+                        m,
+                        &sub,
+                        &CheckOptions { budget: Budget::unlimited(), minimize: false, ..CheckOptions::default() }
+                    ),
                     Verdict::NotLinearizable(_)
                 ),
                 "the minimal sub-history is linearizable"

@@ -9,6 +9,11 @@
 //! oscillator drifts): a timer for local duration `d` fires after true duration
 //! `ceil(d * 1e6 / (1e6 + drift_ppm))`. Jumps change what `now()` reads but not when armed timers
 //! fire, as with wall-clock steps on a real machine.
+//!
+//! A node also has a *monotonic* reading ([`Clock::monotonic`], `Ctx::monotonic`): the same
+//! drifting oscillator without the jumps, like `CLOCK_MONOTONIC`. A protocol that measures
+//! elapsed time (leases, "heard from the leader lately") must use it: the wall reading can step
+//! backwards and stretch a lease.
 
 use crate::time::Time;
 use std::time::Duration;
@@ -28,13 +33,15 @@ pub struct Clock {
     pub offset_ns: i64,
     /// Rate error in parts per million: +100 runs 100 µs fast per true second.
     pub drift_ppm: i64,
+    /// The sum of every jump so far (ns): what the wall reading has and the monotonic one has not.
+    pub stepped_ns: i64,
 }
 
 impl Clock {
     /// A clock with the given offset and drift.
     pub fn new(offset_ns: i64, drift_ppm: i64) -> Clock {
         assert!(drift_ppm.abs() <= MAX_DRIFT_PPM, "drift {drift_ppm} ppm out of bounds");
-        Clock { offset_ns, drift_ppm }
+        Clock { offset_ns, drift_ppm, stepped_ns: 0 }
     }
 
     /// The local reading at true time `t`.
@@ -44,6 +51,14 @@ impl Clock {
         let drift = (t * i128::from(self.drift_ppm)).div_euclid(1_000_000);
         let local = i128::from(BASE_NS) + i128::from(self.offset_ns) + t + drift;
         Time(local.clamp(0, i128::from(u64::MAX)) as u64)
+    }
+
+    /// The monotonic reading at true time `t`: the wall reading without the jumps. It advances
+    /// at the clock's (drifting) rate and never steps.
+    #[inline]
+    pub fn monotonic(&self, t: Time) -> Time {
+        let wall = i128::from(self.local(t).0);
+        Time((wall - i128::from(self.stepped_ns)).clamp(0, i128::from(u64::MAX)) as u64)
     }
 
     /// The true duration after which the local clock has advanced by `local`.
@@ -77,9 +92,21 @@ impl Clock {
         Time(t.clamp(0, i128::from(u64::MAX)) as u64)
     }
 
-    /// Steps the clock by `delta_ns` (forward if positive).
+    /// Steps the clock by `delta_ns` (forward if positive). The monotonic reading does not move.
     pub fn jump(&mut self, delta_ns: i64) {
         self.offset_ns = self.offset_ns.saturating_add(delta_ns);
+        self.stepped_ns = self.stepped_ns.saturating_add(delta_ns);
+    }
+
+    /// Changes the rate from true time `now` on, keeping both readings continuous.
+    pub fn set_drift(&mut self, now: Time, drift_ppm: i64) {
+        let (wall, stepped) = (i128::from(self.local(now).0), self.stepped_ns);
+        let mut next = Clock::new(self.offset_ns, drift_ppm);
+        let shift = wall - i128::from(next.local(now).0);
+        next.offset_ns = next.offset_ns.saturating_add(shift as i64);
+        next.stepped_ns = stepped;
+        debug_assert_eq!(next.local(now), self.local(now), "a rate change does not step the clock");
+        *self = next;
     }
 }
 
@@ -103,6 +130,23 @@ mod tests {
         assert_eq!(c.local(Time(10_000)).0 as i64 - BASE_NS, 5_000);
         c.jump(-1_000_000);
         assert_eq!(c.local(Time(10_000)).0 as i64 - BASE_NS, -995_000);
+    }
+
+    #[test]
+    fn monotonic_ignores_jumps_and_drift_changes_keep_it_continuous() {
+        let mut c = Clock::new(3_000, 1_000);
+        let t = Time::from_ms(500);
+        let (wall, mono) = (c.local(t), c.monotonic(t));
+        c.jump(-200_000_000);
+        assert_eq!(c.local(t).0, wall.0 - 200_000_000);
+        assert_eq!(c.monotonic(t), mono, "a step moves only the wall reading");
+        c.set_drift(t, -50_000);
+        assert_eq!(c.local(t).0, wall.0 - 200_000_000);
+        assert_eq!(c.monotonic(t), mono);
+        let later = Time::from_ms(1_500);
+        // One true second at -5% drift.
+        assert_eq!(c.monotonic(later).0 - mono.0, 950_000_000);
+        assert_eq!(c.local(later).0 - c.local(t).0, 950_000_000);
     }
 
     #[test]

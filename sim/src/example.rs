@@ -325,13 +325,16 @@ impl Protocol for Register {
         history: &History<RegisterOp, RegisterAnswer>,
         out: &mut Vec<Violation>,
     ) -> Option<String> {
-        let _ = view;
-        crate::example::linearizable(history, out)
+        crate::example::linearizable(history, view.history_budget, out)
     }
 }
 
 /// Checks the history against a sequential register.
-fn linearizable(history: &History<RegisterOp, RegisterAnswer>, out: &mut Vec<Violation>) -> Option<String> {
+fn linearizable(
+    history: &History<RegisterOp, RegisterAnswer>,
+    history_budget: u64,
+    out: &mut Vec<Violation>,
+) -> Option<String> {
     use faultline_lincheck::models::{RegisterInput, RegisterOutput};
     let ops: Vec<_> = history
         .ops
@@ -352,5 +355,6 @@ fn linearizable(history: &History<RegisterOp, RegisterAnswer>, out: &mut Vec<Vio
             },
         })
         .collect();
-    crate::lin::verdict(&faultline_lincheck::models::CasRegister { init: None }, &ops, "register.linearizable", out)
+    let model = faultline_lincheck::models::CasRegister { init: None };
+    crate::lin::verdict(&model, &ops, "register.linearizable", history_budget, out)
 }

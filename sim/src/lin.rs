@@ -9,15 +9,18 @@ use faultline_lincheck::{Budget, CheckOptions, Model, Operation, Verdict};
 pub const DEFAULT_STATE_BUDGET: u64 = 2_000_000;
 
 /// Checks `ops` against `model`; pushes a violation of `invariant` if they are not linearizable,
-/// and returns `Some(reason)` if the check ran out of budget. Only the explored-state budget is
-/// used (never wall time), so the verdict is the same on every machine.
+/// and returns `Some(reason)` if the check ran out of budget. Only the explored-state budget
+/// (`max_states` per partition: pass [`crate::protocol::View::history_budget`]) is used, never
+/// wall time, so the verdict is the same on every machine. It runs on the calling thread: a
+/// simulation stays single-threaded, and a sweep already keeps every core busy.
 pub fn verdict<M: Model>(
     model: &M,
     ops: &[Operation<M::Input, M::Output>],
     invariant: &str,
+    max_states: u64,
     out: &mut Vec<Violation>,
 ) -> Option<String> {
-    let opts = CheckOptions { budget: Budget { max_states: DEFAULT_STATE_BUDGET, max_wall_ms: None }, minimize: true };
+    let opts = CheckOptions { budget: Budget { max_states, max_wall_ms: None }, minimize: true, threads: 1 };
     match faultline_lincheck::check_with(model, ops, &opts) {
         Verdict::Linearizable => None,
         Verdict::NotLinearizable(e) => {

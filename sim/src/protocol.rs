@@ -276,6 +276,7 @@ pub enum Command<P: Protocol> {
 pub struct Ctx<'a, P: Protocol> {
     pub(crate) id: NodeId,
     pub(crate) now: Time,
+    pub(crate) monotonic: Time,
     pub(crate) rng: &'a mut Prng,
     pub(crate) out: &'a mut Vec<Command<P>>,
     pub(crate) marks: &'a mut crate::check::Marks,
@@ -291,7 +292,14 @@ impl<'a, P: Protocol> Ctx<'a, P> {
         out: &'a mut Vec<Command<P>>,
         marks: &'a mut crate::check::Marks,
     ) -> Self {
-        Ctx { id, now, rng, out, marks }
+        Ctx { id, now, monotonic: now, rng, out, marks }
+    }
+
+    /// The same context with a separate monotonic reading (see [`Ctx::monotonic`]); a runtime
+    /// whose wall clock never steps can leave it equal to `now`.
+    pub fn with_monotonic(mut self, monotonic: Time) -> Self {
+        self.monotonic = monotonic;
+        self
     }
 
     /// This node.
@@ -305,6 +313,14 @@ impl<'a, P: Protocol> Ctx<'a, P> {
     #[inline]
     pub fn now(&self) -> Time {
         self.now
+    }
+
+    /// This node's monotonic clock: it drifts like [`Ctx::now`] but never jumps. Measure
+    /// elapsed time (leases, timeouts kept as deadlines) on this one; a wall reading can step
+    /// back and make an interval look shorter than it was.
+    #[inline]
+    pub fn monotonic(&self) -> Time {
+        self.monotonic
     }
 
     /// This node's own random stream.
@@ -384,6 +400,9 @@ pub struct View<'a, P: Protocol> {
     pub config: &'a P::Config,
     /// Planted bugs on in this run (checkers may describe them, never special-case them).
     pub bugs: Bugs,
+    /// The scenario's `checks.history_budget`: explored states per partition an end-of-run
+    /// history check may use before it calls the run inconclusive.
+    pub history_budget: u64,
     pub(crate) nodes: &'a [crate::world::NodeSlot<P>],
     pub(crate) clocks: &'a [crate::clock::Clock],
 }

@@ -993,7 +993,8 @@ pub struct CheckSpec {
     /// Run the protocol's end-of-run history check (linearizability).
     #[serde(default = "yes")]
     pub history: bool,
-    /// Explored-state budget of the history check.
+    /// Explored-state budget of the history check, per partition (key); past it the run is
+    /// inconclusive (exit 3), never a pass.
     #[serde(default = "default_history_budget")]
     pub history_budget: u64,
 }
@@ -1002,7 +1003,7 @@ fn yes() -> bool {
     true
 }
 fn default_history_budget() -> u64 {
-    10_000_000
+    crate::lin::DEFAULT_STATE_BUDGET
 }
 
 impl Default for CheckSpec {

@@ -520,12 +520,19 @@ impl<P: Protocol> Simulation<P> {
     }
 
     fn start_node(&mut self, node: NodeId, restarted: bool) {
-        let local = self.clocks[node.index()].local(self.now);
+        let clock = self.clocks[node.index()];
         let nodes = self.nodes.len() as u32;
         let slot = &mut self.nodes[node.index()];
         debug_assert!(slot.state.is_none());
         let env = Env { id: node, nodes, config: &self.config, bugs: self.bugs, restarted };
-        let mut ctx = Ctx { id: node, now: local, rng: &mut slot.rng, out: &mut self.out, marks: &mut self.marks };
+        let mut ctx = Ctx {
+            id: node,
+            now: clock.local(self.now),
+            monotonic: clock.monotonic(self.now),
+            rng: &mut slot.rng,
+            out: &mut self.out,
+            marks: &mut self.marks,
+        };
         let state = P::start(&env, &slot.storage.synced, &mut ctx);
         slot.state = Some(state);
         self.apply_outputs(node);
@@ -535,10 +542,17 @@ impl<P: Protocol> Simulation<P> {
     /// Calls a handler on a live, unpaused node, then applies its outputs and checks.
     #[inline]
     fn with_node(&mut self, node: NodeId, f: impl FnOnce(&mut P, &mut Ctx<P>)) {
-        let local = self.clocks[node.index()].local(self.now);
+        let clock = self.clocks[node.index()];
         let slot = &mut self.nodes[node.index()];
         let state = slot.state.as_mut().expect("handler called on a live node");
-        let mut ctx = Ctx { id: node, now: local, rng: &mut slot.rng, out: &mut self.out, marks: &mut self.marks };
+        let mut ctx = Ctx {
+            id: node,
+            now: clock.local(self.now),
+            monotonic: clock.monotonic(self.now),
+            rng: &mut slot.rng,
+            out: &mut self.out,
+            marks: &mut self.marks,
+        };
         f(state, &mut ctx);
         self.apply_outputs(node);
         self.check(node);
@@ -582,8 +596,14 @@ impl<P: Protocol> Simulation<P> {
     fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
         assert!(to.index() < self.nodes.len(), "{from} sent to {to}, which is not a node");
         self.stats.sent += 1;
-        let view =
-            View { now: self.now, config: &self.config, bugs: self.bugs, nodes: &self.nodes, clocks: &self.clocks };
+        let view = View {
+            now: self.now,
+            config: &self.config,
+            bugs: self.bugs,
+            history_budget: self.scenario.checks.history_budget,
+            nodes: &self.nodes,
+            clocks: &self.clocks,
+        };
         let before = self.violations.len();
         P::observe_send(&mut self.ghost, &view, from, to, &msg, &mut self.violations);
         self.stamp_violations(before);
@@ -836,12 +856,7 @@ impl<P: Protocol> Simulation<P> {
                 let id = self.target(*t);
                 node = Some(id);
                 // Keep the current reading continuous: only the rate changes from now on.
-                let c = self.clocks[id.index()];
-                let before = c.local(self.now).0 as i128;
-                let mut nc = Clock::new(c.offset_ns, *ppm);
-                let after = nc.local(self.now).0 as i128;
-                nc.jump((before - after) as i64);
-                self.clocks[id.index()] = nc;
+                self.clocks[id.index()].set_drift(self.now, *ppm);
             }
             Action::Loss(ppm) => self.params.loss_ppm = *ppm,
             Action::RestoreLoss => self.params.loss_ppm = self.base_loss_ppm,
@@ -948,8 +963,14 @@ impl<P: Protocol> Simulation<P> {
     }
 
     fn check(&mut self, node: NodeId) {
-        let view =
-            View { now: self.now, config: &self.config, bugs: self.bugs, nodes: &self.nodes, clocks: &self.clocks };
+        let view = View {
+            now: self.now,
+            config: &self.config,
+            bugs: self.bugs,
+            history_budget: self.scenario.checks.history_budget,
+            nodes: &self.nodes,
+            clocks: &self.clocks,
+        };
         let before = self.violations.len();
         P::check_step(&mut self.ghost, &view, node, &mut self.violations);
         self.stamp_violations(before);
@@ -976,8 +997,14 @@ impl<P: Protocol> Simulation<P> {
                     self.history.ops[i].outcome = Outcome::Indeterminate;
                 }
             }
-            let view =
-                View { now: self.now, config: &self.config, bugs: self.bugs, nodes: &self.nodes, clocks: &self.clocks };
+            let view = View {
+                now: self.now,
+                config: &self.config,
+                bugs: self.bugs,
+                history_budget: self.scenario.checks.history_budget,
+                nodes: &self.nodes,
+                clocks: &self.clocks,
+            };
             let mut end_violations = Vec::new();
             if self.scenario.checks.history {
                 if let Some(reason) = P::check_end(&mut self.ghost, &view, &self.history, &mut end_violations) {

@@ -104,3 +104,16 @@ fn liveness_and_availability_bounds_fail_runs() {
     let (r, _) = run(&text, 5);
     assert_eq!(r.first_invariant(), Some("sim.availability"), "{:?}", r.violations);
 }
+
+#[test]
+fn the_history_check_uses_the_scenarios_state_budget() {
+    // The same busy run: decided within the default budget, inconclusive (never a pass) when the
+    // scenario allows the checker a single state.
+    let text = format!("{BASE}[workload]\nclients = 8\nthink_ms = [0, 1]\n");
+    let (r, _) = run(&text, 3);
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.violations);
+    let (r, _) = run(&format!("{text}[checks]\nhistory_budget = 1\n"), 3);
+    assert_eq!(r.verdict, Verdict::Unknown, "{:?}", r.violations);
+    let reason = r.unknown_reason.expect("a reason");
+    assert!(reason.starts_with("register.linearizable"), "{reason}");
+}

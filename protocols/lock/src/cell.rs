@@ -399,7 +399,11 @@ impl StateMachine for LockCell {
         CellCmd::OpenSession { client }
     }
 
-    fn check_history(_history: &History<RaftInput<CellCmd>, CellAnswer>, _out: &mut Vec<Violation>) -> Option<String> {
+    fn check_history(
+        _history: &History<RaftInput<CellCmd>, CellAnswer>,
+        _history_budget: u64,
+        _out: &mut Vec<Violation>,
+    ) -> Option<String> {
         // The lock protocol checks its own client history (see `crate::check`).
         None
     }

@@ -225,6 +225,7 @@ fn check_resource(g: &mut LockGhost, view: &View<Lock>, out: &mut Vec<Violation>
 pub(crate) fn linearizable(
     g: &LockGhost,
     history: &History<LockOp, LockAnswer>,
+    history_budget: u64,
     out: &mut Vec<Violation>,
 ) -> Option<String> {
     let mut per_lock: BTreeMap<u8, Vec<Operation<MutexInput, MutexOutput>>> = BTreeMap::new();
@@ -259,7 +260,7 @@ pub(crate) fn linearizable(
     for (lock, ops) in per_lock {
         let before = out.len();
         let name = "lock.linearizable";
-        if let Some(r) = faultline_sim::lin::verdict(&Mutex, &ops, name, out) {
+        if let Some(r) = faultline_sim::lin::verdict(&Mutex, &ops, name, history_budget, out) {
             unknown = Some(format!("lock {lock}: {r}"));
         }
         for v in &mut out[before..] {

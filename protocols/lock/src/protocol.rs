@@ -100,10 +100,10 @@ impl Protocol for Lock {
 
     fn check_end(
         ghost: &mut LockGhost,
-        _view: &View<Self>,
+        view: &View<Self>,
         history: &History<LockOp, LockAnswer>,
         out: &mut Vec<Violation>,
     ) -> Option<String> {
-        check::linearizable(ghost, history, out)
+        check::linearizable(ghost, history, view.history_budget, out)
     }
 }

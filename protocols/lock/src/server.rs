@@ -74,7 +74,8 @@ impl Server {
         let mut buf = Vec::with_capacity(32);
         let mut marks = Marks::default();
         let raft = {
-            let mut rctx = Ctx::new(env.id, ctx.now(), ctx.rng(), &mut buf, &mut marks);
+            let monotonic = ctx.monotonic();
+            let mut rctx = Ctx::new(env.id, ctx.now(), ctx.rng(), &mut buf, &mut marks).with_monotonic(monotonic);
             <RaftNode as Protocol>::start(&renv, disk, &mut rctx)
         };
         let mut s = Server {
@@ -102,7 +103,9 @@ impl Server {
     /// Runs one Raft handler under a `Ctx` of our own, then forwards its outputs.
     fn drive(&mut self, ctx: &mut Ctx<Lock>, f: impl FnOnce(&mut RaftNode, &mut Ctx<RaftNode>)) {
         {
-            let mut rctx = Ctx::new(ctx.id(), ctx.now(), ctx.rng(), &mut self.buf, &mut self.marks);
+            let monotonic = ctx.monotonic();
+            let mut rctx =
+                Ctx::new(ctx.id(), ctx.now(), ctx.rng(), &mut self.buf, &mut self.marks).with_monotonic(monotonic);
             f(&mut self.raft, &mut rctx);
         }
         self.forward(ctx);

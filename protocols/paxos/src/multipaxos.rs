@@ -22,9 +22,9 @@
 use crate::acceptor::{Acceptor, AcceptorWrite};
 use crate::ballot::{majority, Ballot, NodeSet};
 use crate::ghost::{self, ConsensusGhost, Note};
-use crate::kv::{self, Entry, KvAnswer, KvOp, KvStore};
+use crate::kv::{self, Entry, KvAnswer, KvCmd, KvStore};
 use faultline_lincheck::models::Kv;
-use faultline_lincheck::{Budget, CheckOptions, Operation, Verdict};
+use faultline_lincheck::Operation;
 use faultline_sim::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -58,8 +58,6 @@ pub struct MultiPaxosConfig {
     pub window: usize,
     /// Most entries sent in answer to one catch-up request.
     pub catchup_batch: u64,
-    /// Explored-state budget of the linearizability check, per key.
-    pub history_budget: u64,
 }
 
 impl Default for MultiPaxosConfig {
@@ -75,7 +73,6 @@ impl Default for MultiPaxosConfig {
             election_jitter_ms: 60,
             window: 16,
             catchup_batch: 64,
-            history_budget: 2_000_000,
         }
     }
 }
@@ -553,7 +550,7 @@ impl Protocol for MultiPaxos {
     type Msg = MultiMsg;
     type Timer = Tick;
     type Durable = MultiDisk;
-    type Input = KvOp;
+    type Input = KvCmd;
     type Output = KvAnswer;
     type Ghost = MultiGhost;
 
@@ -670,7 +667,7 @@ impl Protocol for MultiPaxos {
         self.on_tick(ctx);
     }
 
-    fn on_request(&mut self, req: RequestId, op: KvOp, ctx: &mut Ctx<Self>) {
+    fn on_request(&mut self, req: RequestId, op: KvCmd, ctx: &mut Ctx<Self>) {
         self.journal.clear();
         if self.role != Role::Leader {
             let hint = self.leader_hint.filter(|&l| l != self.id);
@@ -692,20 +689,20 @@ impl Protocol for MultiPaxos {
         self.fill_window(ctx);
     }
 
-    fn generate(config: &MultiPaxosConfig, _client: u32, rng: &mut Prng) -> KvOp {
+    fn generate(config: &MultiPaxosConfig, _client: u32, rng: &mut Prng) -> KvCmd {
         let key = rng.below(u64::from(config.keys.max(1))) as u8;
         let small = u64::from(config.small_values.max(1));
         let roll = rng.below(100);
         let (g, p, c) = (config.get_percent, config.put_percent, config.cas_percent);
         if roll < g {
-            KvOp::Get { key }
+            KvCmd::Get { key }
         } else if roll < g + p {
-            KvOp::Put { key, value: rng.below(small) as u32 }
+            KvCmd::Put { key, value: rng.below(small) as u32 }
         } else if roll < g + p + c {
-            KvOp::Cas { key, expected: rng.below(small) as u32, new: rng.below(small) as u32 }
+            KvCmd::Cas { key, expected: rng.below(small) as u32, new: rng.below(small) as u32 }
         } else {
             // Appended tokens are drawn from a large range so each append is recognisable.
-            KvOp::Append { key, value: small as u32 + rng.below(1 << 30) as u32 }
+            KvCmd::Append { key, value: small as u32 + rng.below(1 << 30) as u32 }
         }
     }
 
@@ -745,11 +742,11 @@ impl Protocol for MultiPaxos {
     fn check_end(
         ghost: &mut MultiGhost,
         view: &View<Self>,
-        history: &History<KvOp, KvAnswer>,
+        history: &History<KvCmd, KvAnswer>,
         out: &mut Vec<Violation>,
     ) -> Option<String> {
         // Validity: every chosen command is one a client issued, exactly as issued.
-        let issued: BTreeMap<RequestId, KvOp> =
+        let issued: BTreeMap<RequestId, KvCmd> =
             history.ops.iter().map(|o| (RequestId { client: o.client, seq: o.seq }, o.input)).collect();
         for slot in 0..ghost.consensus.slots() {
             if let Some(Entry::Cmd(req, op)) = ghost.chosen(slot) {
@@ -785,17 +782,6 @@ impl Protocol for MultiPaxos {
                 output,
             });
         }
-        let opts = CheckOptions {
-            budget: Budget { max_states: view.config.history_budget, max_wall_ms: None },
-            minimize: true,
-        };
-        match faultline_lincheck::check_with(&Kv::new(), &ops, &opts) {
-            Verdict::Linearizable => None,
-            Verdict::NotLinearizable(e) => {
-                out.push(Violation::new(LINEARIZABLE, None, e.summary().trim_end().replace('\n', "; ")));
-                None
-            }
-            Verdict::Unknown(reason) => Some(format!("{LINEARIZABLE}: {reason}")),
-        }
+        faultline_sim::lin::verdict(&Kv::new(), &ops, LINEARIZABLE, view.history_budget, out)
     }
 }

@@ -10,7 +10,7 @@ pub const RAFT_BUGS: &[BugInfo] = &[
         breaks: "the leader commits an entry of an earlier term by counting its replicas (Raft paper, Figure 8), \
                  so a later leader without it can overwrite a committed entry",
         caught_by: "raft.leader-completeness",
-        scenarios: &["raft-figure8"],
+        scenarios: &["raft-figure8", "raft-leader-crashes"],
     },
     BugInfo {
         name: "raft.term-in-memory",
@@ -67,6 +67,22 @@ pub const RAFT_BUGS: &[BugInfo] = &[
         scenarios: &["raft-lease-drift"],
     },
     BugInfo {
+        name: "raft.lease-wall-clock",
+        breaks: "leases and leader stickiness are measured on the wall clock instead of the monotonic one, so \
+                 a clock stepped back keeps a deposed leader's lease alive (and one stepped forward ends a \
+                 voter's promise early)",
+        caught_by: "raft.lease-exclusive",
+        scenarios: &["raft-lease-clock-jump"],
+    },
+    BugInfo {
+        name: "raft.config-before-term-commit",
+        breaks: "a new leader appends a membership change before it committed an entry of its own term, so a \
+                 configuration it never saw (appended by a deposed leader) and its own can both elect or \
+                 commit without overlapping (Ongaro, raft-dev 2015)",
+        caught_by: "raft.leader-completeness",
+        scenarios: &["raft-config-before-commit"],
+    },
+    BugInfo {
         name: "raft.no-dedup",
         breaks: "the state machine applies a retried command again instead of answering it from the client \
                  session",
@@ -87,6 +103,8 @@ pub(crate) struct BugFlags {
     pub send_before_sync: bool,
     pub lease_without_check_quorum: bool,
     pub lease_no_drift_margin: bool,
+    pub lease_wall_clock: bool,
+    pub config_before_term_commit: bool,
     pub no_dedup: bool,
 }
 
@@ -102,6 +120,8 @@ impl From<Bugs> for BugFlags {
             send_before_sync: b.has("raft.send-before-sync"),
             lease_without_check_quorum: b.has("raft.lease-without-check-quorum"),
             lease_no_drift_margin: b.has("raft.lease-no-drift-margin"),
+            lease_wall_clock: b.has("raft.lease-wall-clock"),
+            config_before_term_commit: b.has("raft.config-before-term-commit"),
             no_dedup: b.has("raft.no-dedup"),
         }
     }

@@ -32,6 +32,11 @@ pub struct RaftConfig<A> {
     pub snapshot_every: u64,
     /// Most entries in one AppendEntries message.
     pub max_batch: u64,
+    /// A new leader appends a no-op of its term at once (thesis §6.4), so it can commit, serve
+    /// reads and change the configuration without waiting for a client. Safety does not depend
+    /// on it; off, the run replays the paper's Figure 8 exactly, and reads and membership
+    /// changes wait for the term's first client write to commit.
+    pub noop_on_election: bool,
     /// The application's settings (for the KV store: keys and operation mix).
     pub app: A,
 }
@@ -49,6 +54,7 @@ impl<A: Default> Default for RaftConfig<A> {
             drift_bound_ppm: 50_000,
             snapshot_every: 64,
             max_batch: 16,
+            noop_on_election: true,
             app: A::default(),
         }
     }

@@ -1,20 +1,15 @@
-//! The default replicated service: a key-value store with get, put, append and compare-and-set,
-//! checked for linearizability with lincheck's `Kv` model.
-//!
-//! Values are kept as token lists so that commands and log entries stay small and allocation
-//! free; each token `t` stands for the string `"t."`, so an append is a string concatenation
-//! exactly as the model sees it.
+//! The default replicated service: the shared key-value store of `faultline-kv` (get, put,
+//! append and compare-and-set on token lists), checked for linearizability with lincheck's `Kv`
+//! model. Client sessions (a retried command applies once) live in [`crate::Replicated`].
 
 use crate::message::RaftInput;
 use crate::state_machine::StateMachine;
+use faultline_kv::{lin_input, lin_output, malformed_output, KvData};
+pub use faultline_kv::{KvAnswer, KvCmd};
 use faultline_lincheck::models::{Kv, KvInput, KvOutput};
-use faultline_lincheck::{check_with, Budget, CheckOptions, Operation, Verdict};
+use faultline_lincheck::Operation;
 use faultline_sim::prelude::{History, Outcome, Prng, Violation};
 use serde::{Deserialize, Serialize};
-
-/// States the linearizability search may explore per key before giving up (deterministic: no
-/// wall-clock budget inside a simulation).
-pub const LINCHECK_MAX_STATES: u64 = 2_000_000;
 
 /// Workload settings (`[config.app]`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -36,107 +31,26 @@ impl Default for KvConfig {
     }
 }
 
-/// A KV command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KvCmd {
-    /// Read a key.
-    Get {
-        /// Key.
-        key: u8,
-    },
-    /// Replace a key's value by one token.
-    Put {
-        /// Key.
-        key: u8,
-        /// Token.
-        value: u32,
-    },
-    /// Append a token.
-    Append {
-        /// Key.
-        key: u8,
-        /// Token.
-        value: u32,
-    },
-    /// Replace the value by `new` if it is exactly `expected`.
-    Cas {
-        /// Key.
-        key: u8,
-        /// Expected single token.
-        expected: u32,
-        /// New single token.
-        new: u32,
-    },
-}
-
-/// A KV answer.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KvResult {
-    /// The tokens read.
-    Value(Vec<u32>),
-    /// Put or append done.
-    Done,
-    /// Whether the CAS swapped.
-    Swapped(bool),
-}
-
-/// The store: one token list per key.
+/// The store Raft replicates by default.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct KvStore {
-    values: Vec<Vec<u32>>,
-}
-
-impl KvStore {
-    fn slot(&mut self, key: u8) -> &mut Vec<u32> {
-        let k = key as usize;
-        if self.values.len() <= k {
-            self.values.resize(k + 1, Vec::new());
-        }
-        &mut self.values[k]
-    }
-}
+pub struct KvStore(KvData);
 
 impl StateMachine for KvStore {
     const PROTOCOL: &'static str = "raft";
     type Config = KvConfig;
     type Command = KvCmd;
-    type Output = KvResult;
+    type Output = KvAnswer;
 
     fn is_read(cmd: &KvCmd) -> bool {
-        matches!(cmd, KvCmd::Get { .. })
+        cmd.is_read()
     }
 
-    fn apply(&mut self, cmd: &KvCmd) -> KvResult {
-        match *cmd {
-            KvCmd::Get { key } => KvResult::Value(self.slot(key).clone()),
-            KvCmd::Put { key, value } => {
-                let v = self.slot(key);
-                v.clear();
-                v.push(value);
-                KvResult::Done
-            }
-            KvCmd::Append { key, value } => {
-                self.slot(key).push(value);
-                KvResult::Done
-            }
-            KvCmd::Cas { key, expected, new } => {
-                let v = self.slot(key);
-                let swap = v.len() == 1 && v[0] == expected;
-                if swap {
-                    v[0] = new;
-                }
-                KvResult::Swapped(swap)
-            }
-        }
+    fn apply(&mut self, cmd: &KvCmd) -> KvAnswer {
+        self.0.apply(cmd)
     }
 
-    fn read(&self, cmd: &KvCmd) -> KvResult {
-        let key = match *cmd {
-            KvCmd::Get { key } | KvCmd::Put { key, .. } | KvCmd::Append { key, .. } | KvCmd::Cas { key, .. } => key,
-        };
-        KvResult::Value(self.values.get(key as usize).cloned().unwrap_or_default())
+    fn read(&self, cmd: &KvCmd) -> KvAnswer {
+        self.0.read(cmd.key())
     }
 
     fn generate(cfg: &KvConfig, _client: u32, rng: &mut Prng) -> KvCmd {
@@ -155,64 +69,31 @@ impl StateMachine for KvStore {
         }
     }
 
-    fn check_history(history: &History<RaftInput<KvCmd>, KvResult>, out: &mut Vec<Violation>) -> Option<String> {
-        let ops = to_lincheck(history);
-        let opts =
-            CheckOptions { budget: Budget { max_states: LINCHECK_MAX_STATES, max_wall_ms: None }, minimize: true };
-        match check_with(&Kv::new(), &ops, &opts) {
-            Verdict::Linearizable => None,
-            Verdict::NotLinearizable(why) => {
-                out.push(Violation::new("raft.linearizable", None, why.summary()));
-                None
-            }
-            Verdict::Unknown(reason) => Some(format!("raft.linearizable: {reason}")),
-        }
+    fn check_history(
+        history: &History<RaftInput<KvCmd>, KvAnswer>,
+        history_budget: u64,
+        out: &mut Vec<Violation>,
+    ) -> Option<String> {
+        faultline_sim::lin::verdict(&Kv::new(), &to_lincheck(history), "raft.linearizable", history_budget, out)
     }
-}
-
-fn text(tokens: &[u32]) -> String {
-    let mut s = String::with_capacity(tokens.len() * 4);
-    for t in tokens {
-        s.push_str(&t.to_string());
-        s.push('.');
-    }
-    s
 }
 
 /// The client history as lincheck operations (failed operations left out; operator requests
 /// are not client operations).
-pub fn to_lincheck(history: &History<RaftInput<KvCmd>, KvResult>) -> Vec<Operation<KvInput, KvOutput>> {
+pub fn to_lincheck(history: &History<RaftInput<KvCmd>, KvAnswer>) -> Vec<Operation<KvInput, KvOutput>> {
     let mut ops = Vec::with_capacity(history.ops.len());
     for op in &history.ops {
         let RaftInput::Client(cmd) = op.input else { continue };
         if op.outcome == Outcome::Failed {
             continue;
         }
-        let input = match cmd {
-            KvCmd::Get { key } => KvInput::Get { key: key.to_string() },
-            KvCmd::Put { key, value } => KvInput::Put { key: key.to_string(), value: text(&[value]) },
-            KvCmd::Append { key, value } => KvInput::Append { key: key.to_string(), value: text(&[value]) },
-            KvCmd::Cas { key, expected, new } => {
-                KvInput::Cas { key: key.to_string(), expected: text(&[expected]), new: text(&[new]) }
-            }
-        };
-        let (ret, output) = match (op.outcome, &op.output) {
-            (Outcome::Ok, Some(o)) => {
-                let out = match (cmd, o) {
-                    (KvCmd::Get { .. }, KvResult::Value(v)) => KvOutput::Get(text(v)),
-                    (KvCmd::Put { .. }, _) => KvOutput::Put,
-                    (KvCmd::Append { .. }, _) => KvOutput::Append,
-                    (KvCmd::Cas { .. }, KvResult::Swapped(b)) => KvOutput::Cas(*b),
-                    // An answer of the wrong shape can match nothing: a get answered "done"
-                    // is rendered as a read of an impossible value.
-                    (_, _) => KvOutput::Get("<malformed>".into()),
-                };
-                (op.return_ns, Some(out))
+        let (ret, output) = match (op.outcome, &op.output, op.return_ns) {
+            (Outcome::Ok, Some(answer), Some(ret)) => {
+                (Some(ret), Some(lin_output(&cmd, answer).unwrap_or_else(malformed_output)))
             }
             _ => (None, None),
         };
-        let (ret, output) = if ret.is_none() { (None, None) } else { (ret, output) };
-        ops.push(Operation { client: u64::from(op.client), call: op.call_ns, ret, input, output });
+        ops.push(Operation { client: u64::from(op.client), call: op.call_ns, ret, input: lin_input(&cmd), output });
     }
     ops
 }

@@ -140,7 +140,7 @@ impl<S: StateMachine> Raft<S> {
             members_index: disk.log.snap_index,
             base_members,
             votes: 0,
-            heard_leader_at: ctx.now(),
+            heard_leader_at: Time::ZERO,
             progress: vec![Progress::default(); env.nodes as usize],
             round: 0,
             rounds: VecDeque::new(),
@@ -154,6 +154,7 @@ impl<S: StateMachine> Raft<S> {
             lease_reads: 0,
             cfg,
         };
+        node.heard_leader_at = node.clock(ctx);
         node.recompute_members();
         node.reset_election_timer(ctx);
         node
@@ -458,7 +459,9 @@ impl<S: StateMachine> Raft<S> {
         self.lease_round = self.round;
         self.lease_until = None;
         // A no-op of its own term lets the leader commit (and serve reads) without a client.
-        self.append(Payload::Noop, ctx);
+        if self.cfg.noop_on_election {
+            self.append(Payload::Noop, ctx);
+        }
         self.new_round(ctx);
         self.broadcast_append(ctx);
         ctx.set_timer(RaftTimer::Heartbeat, Duration::from_millis(self.cfg.heartbeat_ms));
@@ -479,7 +482,7 @@ impl<S: StateMachine> Raft<S> {
             self.lease_until = None;
             self.transfer = None;
             // A deposed leader refuses votes for a while, as a follower that just heard from it.
-            self.heard_leader_at = ctx.now();
+            self.heard_leader_at = self.clock(ctx);
             for r in self.reads.drain(..) {
                 ctx.reject(r.req, leader);
             }
@@ -623,7 +626,7 @@ impl<S: StateMachine> Raft<S> {
             self.reset_election_timer(ctx);
         }
         self.leader = Some(from);
-        self.heard_leader_at = ctx.now();
+        self.heard_leader_at = self.clock(ctx);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -807,7 +810,7 @@ impl<S: StateMachine> Raft<S> {
             return ctx.reject(req, self.hint());
         }
         let committed_in_term = self.log.term(self.commit) == Some(self.term);
-        if self.lease_enabled() && committed_in_term && self.lease_until.is_some_and(|t| ctx.now() < t) {
+        if self.lease_enabled() && committed_in_term && self.lease_until.is_some_and(|t| self.clock(ctx) < t) {
             debug_assert_eq!(self.sm.applied, self.commit, "a leader applies synchronously");
             ctx.sometimes("raft.lease-read");
             self.lease_reads += 1;
@@ -832,7 +835,7 @@ impl<S: StateMachine> Raft<S> {
         if self.rounds.len() == MAX_ROUNDS_KEPT {
             self.rounds.pop_front();
         }
-        self.rounds.push_back((self.round, ctx.now()));
+        self.rounds.push_back((self.round, self.clock(ctx)));
     }
 
     /// The highest round a majority (this leader included) acknowledged.
@@ -907,7 +910,11 @@ impl<S: StateMachine> Raft<S> {
             ctx.sometimes("raft.config-change-waits");
             return false;
         }
-        self.log.term(self.commit) == Some(self.term)
+        if self.log.term(self.commit) == Some(self.term) {
+            return true;
+        }
+        ctx.sometimes("raft.config-change-before-term-commit");
+        self.bugs.config_before_term_commit
     }
 
     fn recompute_members(&mut self) {
@@ -976,7 +983,18 @@ impl<S: StateMachine> Raft<S> {
     }
 
     fn since(&self, t: Time, ctx: &Ctx<Self>) -> u64 {
-        ctx.now().saturating_since(t).as_millis() as u64
+        self.clock(ctx).saturating_since(t).as_millis() as u64
+    }
+
+    /// The clock elapsed time is measured on (leases, "heard from a leader lately"): the
+    /// monotonic one, since a wall clock can step back and stretch an interval — unless the
+    /// planted `raft.lease-wall-clock` bug uses the wall clock.
+    fn clock(&self, ctx: &Ctx<Self>) -> Time {
+        if self.bugs.lease_wall_clock {
+            ctx.now()
+        } else {
+            ctx.monotonic()
+        }
     }
 
     fn reset_election_timer(&mut self, ctx: &mut Ctx<Self>) {

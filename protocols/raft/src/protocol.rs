@@ -62,10 +62,10 @@ impl<S: StateMachine> Protocol for Raft<S> {
 
     fn check_end(
         _ghost: &mut RaftGhost,
-        _view: &View<Self>,
+        view: &View<Self>,
         history: &History<RaftInput<S::Command>, S::Output>,
         out: &mut Vec<Violation>,
     ) -> Option<String> {
-        S::check_history(history, out)
+        S::check_history(history, view.history_budget, out)
     }
 }

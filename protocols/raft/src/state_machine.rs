@@ -44,10 +44,12 @@ pub trait StateMachine: Clone + Debug + Default + 'static {
     fn read(&self, cmd: &Self::Command) -> Self::Output;
     /// The workload: client `client`'s next command.
     fn generate(config: &Self::Config, client: u32, rng: &mut Prng) -> Self::Command;
-    /// The end-of-run check of the client history (e.g. linearizability against a model).
-    /// Returns `Some(reason)` when it could not decide.
+    /// The end-of-run check of the client history (e.g. linearizability against a model,
+    /// exploring at most `history_budget` states per partition: the scenario's
+    /// `checks.history_budget`). Returns `Some(reason)` when it could not decide.
     fn check_history(
         history: &History<crate::RaftInput<Self::Command>, Self::Output>,
+        history_budget: u64,
         out: &mut Vec<Violation>,
     ) -> Option<String>;
 }

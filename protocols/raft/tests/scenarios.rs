@@ -49,15 +49,18 @@ scenario_tests! {
     flapping => "raft-flapping",
     crash_storm => "raft-crash-storm",
     figure8 => "raft-figure8",
+    leader_crashes => "raft-leader-crashes",
     partial_connectivity => "raft-partial-connectivity",
     disruptive_prevote => "raft-disruptive-prevote",
     disruptive_no_prevote => "raft-disruptive-no-prevote",
     snapshot => "raft-snapshot",
     membership => "raft-membership",
     membership_churn => "raft-membership-churn",
+    config_before_commit => "raft-config-before-commit",
     clocks => "raft-clocks",
     lease_drift => "raft-lease-drift",
     lease_drift_beyond => "raft-lease-drift-beyond",
+    lease_clock_jump => "raft-lease-clock-jump",
     lease_no_check_quorum => "raft-lease-no-check-quorum",
 }
 
@@ -90,8 +93,18 @@ fn scenarios_exercise_what_they_claim() {
     for k in ["raft.add-server", "raft.remove-server", "raft.transfer-timeout-now", "raft.leader-removed"] {
         assert!(m.get(k) > 0, "{k}");
     }
+    // The scripted Figure 8 gets to step (d): S5 wins and overwrites the uncommitted index 2.
+    let m = marks("raft-figure8", 3);
+    assert!(m.get("raft.log-truncated") > 0 && m.get("sim.crash") >= 12);
+    // The scripted Ongaro schedule reaches the point where a new leader must refuse a change.
+    let m = marks("raft-config-before-commit", 3);
+    for k in ["raft.add-server", "raft.config-change-before-term-commit", "raft.check-quorum-step-down"] {
+        assert!(m.get(k) > 0, "{k}");
+    }
     let m = marks("raft-lease-drift", 3);
     assert!(m.get("raft.lease-read") > 0);
+    let m = marks("raft-lease-clock-jump", 3);
+    assert!(m.get("raft.lease-read") > 0 && m.get("raft.check-quorum-step-down") > 0);
     let m = marks("raft-leader-isolated", 5);
     assert!(m.get("raft.log-truncated") > 0 && m.get("raft.check-quorum-step-down") > 0);
     let m = marks("raft-disruptive-prevote", 5);
