@@ -100,6 +100,9 @@ pub struct Raft<S: StateMachine = KvStore> {
     rounds: VecDeque<(u64, Time)>,
     lease_round: u64,
     lease_until: Option<Time>,
+    /// This leader sent a TimeoutNow in its term: the target may win whenever that message
+    /// arrives, with votes that ignore the voters' lease, so this term serves no more lease reads.
+    lease_given_up: bool,
     pending: BTreeMap<u64, RequestId>,
     reads: Vec<PendingRead<S::Command>>,
     transfer: Option<NodeId>,
@@ -146,6 +149,7 @@ impl<S: StateMachine> Raft<S> {
             rounds: VecDeque::new(),
             lease_round: 0,
             lease_until: None,
+            lease_given_up: false,
             pending: BTreeMap::new(),
             reads: Vec::new(),
             transfer: None,
@@ -313,7 +317,7 @@ impl<S: StateMachine> Raft<S> {
                     ctx.sometimes("raft.transfer");
                     self.transfer = Some(t);
                     if self.progress[t.index()].matched == self.log.last_index() {
-                        ctx.send(t, RaftMsg::TimeoutNow { term: self.term });
+                        self.send_timeout_now(t, ctx);
                     } else {
                         self.send_append(t, ctx);
                     }
@@ -458,6 +462,7 @@ impl<S: StateMachine> Raft<S> {
         self.rounds.clear();
         self.lease_round = self.round;
         self.lease_until = None;
+        self.lease_given_up = false;
         // A no-op of its own term lets the leader commit (and serve reads) without a client.
         if self.cfg.noop_on_election {
             self.append(Payload::Noop, ctx);
@@ -679,7 +684,7 @@ impl<S: StateMachine> Raft<S> {
             self.maybe_commit(ctx);
             if self.role == Role::Leader {
                 if self.transfer == Some(from) && matched == self.log.last_index() {
-                    ctx.send(from, RaftMsg::TimeoutNow { term: self.term });
+                    self.send_timeout_now(from, ctx);
                 }
                 if next <= self.log.last_index() {
                     self.send_append(from, ctx);
@@ -810,7 +815,8 @@ impl<S: StateMachine> Raft<S> {
             return ctx.reject(req, self.hint());
         }
         let committed_in_term = self.log.term(self.commit) == Some(self.term);
-        if self.lease_enabled() && committed_in_term && self.lease_until.is_some_and(|t| self.clock(ctx) < t) {
+        let lease_valid = !self.lease_given_up && self.lease_until.is_some_and(|t| self.clock(ctx) < t);
+        if self.lease_enabled() && committed_in_term && lease_valid {
             debug_assert_eq!(self.sm.applied, self.commit, "a leader applies synchronously");
             ctx.sometimes("raft.lease-read");
             self.lease_reads += 1;
@@ -824,6 +830,15 @@ impl<S: StateMachine> Raft<S> {
         self.reads.push(PendingRead { req, cmd, round: self.round, index });
         self.broadcast_heartbeat(ctx);
         self.serve_reads(ctx);
+    }
+
+    /// Hands leadership to `to` (thesis §3.10). Its election skips the voters' lease check, so
+    /// this leader's lease is void from here to the end of its term, even if the transfer is
+    /// later abandoned: the message may still arrive.
+    fn send_timeout_now(&mut self, to: NodeId, ctx: &mut Ctx<Self>) {
+        self.lease_given_up = true;
+        self.lease_until = None;
+        ctx.send(to, RaftMsg::TimeoutNow { term: self.term });
     }
 
     fn lease_enabled(&self) -> bool {
