@@ -67,6 +67,14 @@ pub const RAFT_BUGS: &[BugInfo] = &[
         scenarios: &["raft-lease-drift"],
     },
     BugInfo {
+        name: "raft.lease-through-transfer",
+        breaks: "a leader that gave up a leadership transfer after sending TimeoutNow serves lease reads \
+                 again, although the target may still act on that message and win with votes that skip \
+                 the voters' lease",
+        caught_by: "raft.lease-exclusive",
+        scenarios: &["raft-lease-transfer"],
+    },
+    BugInfo {
         name: "raft.lease-wall-clock",
         breaks: "leases and leader stickiness are measured on the wall clock instead of the monotonic one, so \
                  a clock stepped back keeps a deposed leader's lease alive (and one stepped forward ends a \
@@ -103,6 +111,7 @@ pub(crate) struct BugFlags {
     pub send_before_sync: bool,
     pub lease_without_check_quorum: bool,
     pub lease_no_drift_margin: bool,
+    pub lease_through_transfer: bool,
     pub lease_wall_clock: bool,
     pub config_before_term_commit: bool,
     pub no_dedup: bool,
@@ -120,6 +129,7 @@ impl From<Bugs> for BugFlags {
             send_before_sync: b.has("raft.send-before-sync"),
             lease_without_check_quorum: b.has("raft.lease-without-check-quorum"),
             lease_no_drift_margin: b.has("raft.lease-no-drift-margin"),
+            lease_through_transfer: b.has("raft.lease-through-transfer"),
             lease_wall_clock: b.has("raft.lease-wall-clock"),
             config_before_term_commit: b.has("raft.config-before-term-commit"),
             no_dedup: b.has("raft.no-dedup"),

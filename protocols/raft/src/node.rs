@@ -815,7 +815,8 @@ impl<S: StateMachine> Raft<S> {
             return ctx.reject(req, self.hint());
         }
         let committed_in_term = self.log.term(self.commit) == Some(self.term);
-        let lease_valid = !self.lease_given_up && self.lease_until.is_some_and(|t| self.clock(ctx) < t);
+        let given_up = self.lease_given_up && !self.bugs.lease_through_transfer;
+        let lease_valid = !given_up && self.lease_until.is_some_and(|t| self.clock(ctx) < t);
         if self.lease_enabled() && committed_in_term && lease_valid {
             debug_assert_eq!(self.sm.applied, self.commit, "a leader applies synchronously");
             ctx.sometimes("raft.lease-read");

@@ -71,6 +71,10 @@ fn lease_no_drift_margin() {
     caught("raft.lease-no-drift-margin", 20);
 }
 #[test]
+fn lease_through_transfer() {
+    caught("raft.lease-through-transfer", 20);
+}
+#[test]
 fn lease_wall_clock() {
     caught("raft.lease-wall-clock", 20);
 }
@@ -95,6 +99,7 @@ fn every_bug_has_a_test_and_a_scenario_file() {
         "raft.send-before-sync",
         "raft.lease-without-check-quorum",
         "raft.lease-no-drift-margin",
+        "raft.lease-through-transfer",
         "raft.lease-wall-clock",
         "raft.config-before-term-commit",
         "raft.no-dedup",

@@ -61,6 +61,7 @@ scenario_tests! {
     lease_drift => "raft-lease-drift",
     lease_drift_beyond => "raft-lease-drift-beyond",
     lease_clock_jump => "raft-lease-clock-jump",
+    lease_transfer => "raft-lease-transfer",
     lease_no_check_quorum => "raft-lease-no-check-quorum",
 }
 
@@ -115,6 +116,10 @@ fn scenarios_exercise_what_they_claim() {
     }
     let m = marks("raft-lease-drift", 3);
     assert!(m.get("raft.lease-read") > 0);
+    let m = marks("raft-lease-transfer", 3);
+    assert!(
+        m.get("raft.lease-read") > 0 && m.get("raft.transfer-aborted") > 0 && m.get("raft.transfer-timeout-now") > 0
+    );
     let m = marks("raft-lease-clock-jump", 3);
     assert!(m.get("raft.lease-read") > 0 && m.get("raft.check-quorum-step-down") > 0);
     let m = marks("raft-leader-isolated", 5);
