@@ -164,6 +164,7 @@ fn prepare(paths: &[PathBuf], bugs: &[String]) -> Result<(Vec<Prepared>, Vec<Sce
             name: scenario.name.clone(),
             protocol: scenario.protocol.clone(),
             file: f.display().to_string(),
+            marks: runner.marks().iter().map(|m| m.to_string()).collect(),
         });
         prepared.push(Prepared { scenario, bugs: mine });
     }

@@ -73,12 +73,13 @@ impl Writer {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::availability::WindowSeries;
     use crate::record::ResultRow;
 
-    fn record(seed: u64) -> RunRecord {
+    /// A passing record of scenario "s" (protocol "p"), for tests across the crate.
+    pub(crate) fn record(seed: u64) -> RunRecord {
         let row = ResultRow {
             scenario: "s".into(),
             protocol: "p".into(),

@@ -35,6 +35,10 @@ pub struct ScenarioInfo {
     pub protocol: String,
     /// The file it was loaded from, as given on the command line.
     pub file: String,
+    /// The `sometimes` marks its protocol declares (`Protocol::MARKS`): the reports flag those
+    /// that no run of the scenario hit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<String>,
 }
 
 /// What a sweep was asked to do: stored as `sweep.json` beside its outputs so that `--resume`

@@ -88,9 +88,13 @@ impl ScenarioStats {
 /// Scenarios with no records are left out.
 pub fn per_scenario(info: &SweepInfo, records: &[RunRecord]) -> Vec<ScenarioStats> {
     let mut by_index: BTreeMap<usize, ScenarioStats> = BTreeMap::new();
-    // Marks known per protocol: a mark that fired in some scenario of a protocol is expected to
-    // be reachable, so a scenario of the same protocol where it never fired is flagged.
+    // Marks known per protocol: the ones it declares, and any that fired in some scenario of the
+    // protocol (so an undeclared one is still reachable); a scenario where one never fired is
+    // flagged.
     let mut known: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for s in &info.scenarios {
+        known.entry(s.protocol.as_str()).or_default().extend(s.marks.iter().map(String::as_str));
+    }
     for r in records {
         let set = known.entry(r.row.protocol.as_str()).or_default();
         set.extend(r.marks.keys().map(String::as_str).filter(|m| !m.starts_with("sim.")));

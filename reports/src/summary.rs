@@ -5,6 +5,7 @@ use crate::record::RunRecord;
 use crate::stats::ScenarioStats;
 use crate::{latency, replay_command, SweepInfo};
 use faultline_sim::check::Verdict;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 /// Escapes text for a Markdown table cell or a line of prose.
@@ -83,10 +84,22 @@ pub fn markdown(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord]
         let _ = writeln!(s, "\n## Sometimes marks\n");
         let _ = writeln!(
             s,
-            "Runs in which each `sometimes` mark fired, and its total hits. ⚠ lists the marks of the same protocol that \
-             fired in another scenario of this sweep but never in this one: if the scenario claims to exercise them, it \
-             does not.\n"
+            "Runs in which each `sometimes` mark fired, and its total hits. ⚠ lists the marks of the same protocol \
+             (declared in `Protocol::MARKS`, or fired in another scenario of this sweep) that never fired in this one: if \
+             the scenario claims to exercise them, it does not.\n"
         );
+        // Per protocol: declared marks that no scenario of the sweep reached at all.
+        let mut unreached: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for st in &with_marks {
+            let never: BTreeSet<&str> = st.marks.iter().filter(|(_, c)| c.runs == 0).map(|(m, _)| m.as_str()).collect();
+            let all = unreached.entry(st.protocol.as_str()).or_insert_with(|| never.clone());
+            all.retain(|m| never.contains(m));
+        }
+        for (protocol, marks) in unreached.iter().filter(|(_, m)| !m.is_empty()) {
+            let marks: Vec<String> = marks.iter().map(|m| md_escape(m)).collect();
+            let _ =
+                writeln!(s, "⚠ `{}`: no scenario of this sweep reached {}.\n", md_escape(protocol), marks.join(", "));
+        }
         let _ = writeln!(s, "| scenario | mark | runs fired | hits |");
         let _ = writeln!(s, "|---|---|--:|--:|");
         for st in &with_marks {
@@ -142,6 +155,31 @@ pub fn markdown(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord]
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn declared_marks_that_no_run_hit_are_flagged() {
+        let info = SweepInfo {
+            faultline_version: "test".into(),
+            scenarios: vec![crate::ScenarioInfo {
+                name: "s".into(),
+                protocol: "p".into(),
+                file: "s.toml".into(),
+                marks: vec!["p.common".into(), "p.rare".into()],
+            }],
+            seed_start: 0,
+            seed_end: 2,
+            bugs: Vec::new(),
+            swarm: false,
+            partition: None,
+        };
+        let mut records = vec![crate::journal::tests::record(0), crate::journal::tests::record(1)];
+        records[0].marks.insert("p.common".into(), 3);
+        let stats = crate::stats::per_scenario(&info, &records);
+        let md = markdown(&info, &stats, &records, "out");
+        assert!(md.contains("| s | p.common | 1 / 2 | 3 |"), "{md}");
+        assert!(md.contains("⚠ never fired: p.rare"), "{md}");
+        assert!(md.contains("no scenario of this sweep reached p.rare."), "{md}");
+    }
 
     #[test]
     fn markdown_special_characters_are_escaped() {

@@ -184,6 +184,7 @@ impl Protocol for Register {
             scenarios: &["register-steady"],
         },
     ];
+    const MARKS: &'static [&'static str] = &["register.retry-deduplicated"];
 
     type Config = RegisterConfig;
     type Msg = RegisterMsg;

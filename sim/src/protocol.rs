@@ -375,6 +375,7 @@ impl<'a, P: Protocol> Ctx<'a, P> {
     /// (a leader change, a snapshot install). Counted per run and per sweep.
     #[inline]
     pub fn sometimes(&mut self, mark: &'static str) {
+        debug_assert!(P::MARKS.is_empty() || P::MARKS.contains(&mark), "{}: undeclared mark {mark}", P::NAME);
         self.marks.hit(mark);
     }
 }
@@ -448,6 +449,10 @@ pub trait Protocol: Sized + Debug + 'static {
     const NAME: &'static str;
     /// Planted bugs this protocol can switch on (`--bug NAME`).
     const BUGS: &'static [BugInfo] = &[];
+    /// Every `sometimes` mark ([`Ctx::sometimes`]) the correct protocol can hit. A sweep's
+    /// reports list the declared marks no run hit (the scenarios never got there); debug builds
+    /// assert that every mark hit is declared, so the list stays complete. Empty: undeclared.
+    const MARKS: &'static [&'static str] = &[];
 
     /// Configuration read from the scenario's `[config]` table.
     type Config: DeserializeOwned + Serialize + Default + Clone + Debug;

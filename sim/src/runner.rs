@@ -14,6 +14,8 @@ pub trait ProtocolRunner: Send + Sync {
     fn name(&self) -> &'static str;
     /// Its planted bugs.
     fn bugs(&self) -> &'static [BugInfo];
+    /// Its declared `sometimes` marks (`Protocol::MARKS`).
+    fn marks(&self) -> &'static [&'static str];
     /// Checks everything about a scenario that depends on the protocol (its `[config]`, operator
     /// requests, bug names) without running it.
     fn validate(&self, scenario: &Scenario, bugs: &[String]) -> Result<(), ScenarioError>;
@@ -49,6 +51,10 @@ impl<P: Protocol> ProtocolRunner for Runner<P> {
 
     fn bugs(&self) -> &'static [BugInfo] {
         P::BUGS
+    }
+
+    fn marks(&self) -> &'static [&'static str] {
+        P::MARKS
     }
 
     fn validate(&self, scenario: &Scenario, bugs: &[String]) -> Result<(), ScenarioError> {

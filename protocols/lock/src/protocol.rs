@@ -24,6 +24,18 @@ pub enum Lock {
 impl Protocol for Lock {
     const NAME: &'static str = "lock";
     const BUGS: &'static [BugInfo] = LOCK_BUGS;
+    const MARKS: &'static [&'static str] = &[
+        "lock.acquire-gave-up",
+        "lock.expiry-freed-lock",
+        "lock.granted",
+        "lock.jeopardy",
+        "lock.jeopardy-safe",
+        "lock.master-takeover",
+        "lock.old-epoch-rejected",
+        "lock.resource-rejected-stale",
+        "lock.session-expired",
+        "lock.session-expired-by-master",
+    ];
 
     type Config = LockConfig;
     type Msg = LockMsg;

@@ -545,6 +545,16 @@ impl Protocol for MultiPaxos {
             scenarios: &["multipaxos-failover"],
         },
     ];
+    const MARKS: &'static [&'static str] = &[
+        "multipaxos.catch-up",
+        "multipaxos.duplicate-applied",
+        "multipaxos.election",
+        "multipaxos.hole-filled",
+        "multipaxos.leader-deposed",
+        "multipaxos.leader-elected",
+        "multipaxos.preempted",
+        "multipaxos.retry-answered",
+    ];
 
     type Config = MultiPaxosConfig;
     type Msg = MultiMsg;

@@ -392,6 +392,8 @@ impl Protocol for Paxos {
             scenarios: &["paxos-dueling"],
         },
     ];
+    const MARKS: &'static [&'static str] =
+        &["paxos.adopted-other-value", "paxos.learned", "paxos.preempted", "paxos.retry-timeout"];
 
     type Config = PaxosConfig;
     type Msg = PaxosMsg;

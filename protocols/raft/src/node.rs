@@ -779,9 +779,6 @@ impl<S: StateMachine> Raft<S> {
         // Figure 8: counting replicas only commits entries of the leader's own term; earlier
         // ones are committed indirectly, by the log matching property.
         if n > self.commit && (self.log.term(n) == Some(self.term) || self.bugs.commit_prior_term) {
-            if self.log.term(n) != Some(self.term) {
-                ctx.sometimes("raft.bug-prior-term-commit");
-            }
             self.commit = n;
             self.apply_committed(ctx);
         }

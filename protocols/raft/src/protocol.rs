@@ -12,6 +12,27 @@ use faultline_sim::prelude::{BugInfo, Ctx, Env, History, NodeId, Prng, Protocol,
 impl<S: StateMachine> Protocol for Raft<S> {
     const NAME: &'static str = S::PROTOCOL;
     const BUGS: &'static [BugInfo] = RAFT_BUGS;
+    const MARKS: &'static [&'static str] = &[
+        "raft.add-server",
+        "raft.append-rejected",
+        "raft.check-quorum-step-down",
+        "raft.compacted",
+        "raft.config-change-before-term-commit",
+        "raft.config-change-waits",
+        "raft.election",
+        "raft.leader-elected",
+        "raft.leader-removed",
+        "raft.lease-read",
+        "raft.log-truncated",
+        "raft.proposal-overwritten",
+        "raft.remove-server",
+        "raft.snapshot-installed",
+        "raft.snapshot-sent",
+        "raft.transfer",
+        "raft.transfer-aborted",
+        "raft.transfer-timeout-now",
+        "raft.vote-ignored-in-lease",
+    ];
 
     type Config = RaftConfig<S::Config>;
     type Msg = RaftMsg<S>;

@@ -1078,6 +1078,20 @@ impl Protocol for RingStore {
             scenarios: &["ring-partition-change"],
         },
     ];
+    const MARKS: &'static [&'static str] = &[
+        "ring.anti-entropy-push",
+        "ring.change-completed",
+        "ring.change-started",
+        "ring.dropped-handed-off-key",
+        "ring.hint-delivered",
+        "ring.hint-stored",
+        "ring.joint-write",
+        "ring.key-handed-off",
+        "ring.read-repair",
+        "ring.recovered-after-wipe",
+        "ring.restarted-with-disk-view",
+        "ring.wiped",
+    ];
 
     type Config = RingConfig;
     type Msg = RingMsg;

@@ -62,6 +62,33 @@ fn heavy_loss_with_anti_entropy() {
 }
 
 #[test]
+fn sloppy_quorums_with_hinted_handoff() {
+    let m = sweep("ring-sloppy-quorum");
+    assert!(m.get("ring.hint-stored") > SEEDS, "stand-ins took writes");
+    assert!(m.get("ring.hint-delivered") > SEEDS / 2, "and handed them on");
+}
+
+#[test]
+fn every_ring_scenario_file_is_tested() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|f| f.starts_with("ring-") && f.ends_with(".toml"))
+        .collect();
+    files.sort();
+    let tested = [
+        "ring-crash-replica.toml",
+        "ring-growth.toml",
+        "ring-heavy-loss.toml",
+        "ring-partition-change.toml",
+        "ring-rejoin-stale.toml",
+        "ring-sloppy-quorum.toml",
+    ];
+    assert_eq!(files, tested);
+}
+
+#[test]
 fn same_seed_same_trace() {
     for name in ["ring-growth", "ring-crash-replica"] {
         let s = common::scenario(name);
