@@ -86,6 +86,29 @@ fn register_describe(input: &RegisterInput, output: Option<&RegisterOutput>) -> 
     }
 }
 
+/// The two registers differ only in whether a `Cas` input is legal.
+macro_rules! register_model {
+    ($model:ident, $allow_cas:expr) => {
+        impl Model for $model {
+            type State = Option<i64>;
+            type Input = RegisterInput;
+            type Output = RegisterOutput;
+            fn init(&self) -> Option<i64> {
+                self.init
+            }
+            fn step(&self, s: &Option<i64>, i: &RegisterInput, o: &RegisterOutput) -> Option<Option<i64>> {
+                register_step(*s, i, o, $allow_cas)
+            }
+            fn step_pending(&self, s: &Option<i64>, i: &RegisterInput) -> Option<Option<i64>> {
+                register_pending(*s, i, $allow_cas)
+            }
+            fn describe(&self, i: &RegisterInput, o: Option<&RegisterOutput>) -> String {
+                register_describe(i, o)
+            }
+        }
+    };
+}
+
 /// A read/write register (no compare-and-set; a `Cas` input is never legal). Starts as `init`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Register {
@@ -93,23 +116,7 @@ pub struct Register {
     pub init: Option<i64>,
 }
 
-impl Model for Register {
-    type State = Option<i64>;
-    type Input = RegisterInput;
-    type Output = RegisterOutput;
-    fn init(&self) -> Option<i64> {
-        self.init
-    }
-    fn step(&self, s: &Option<i64>, i: &RegisterInput, o: &RegisterOutput) -> Option<Option<i64>> {
-        register_step(*s, i, o, false)
-    }
-    fn step_pending(&self, s: &Option<i64>, i: &RegisterInput) -> Option<Option<i64>> {
-        register_pending(*s, i, false)
-    }
-    fn describe(&self, i: &RegisterInput, o: Option<&RegisterOutput>) -> String {
-        register_describe(i, o)
-    }
-}
+register_model!(Register, false);
 
 /// A register with read, write and compare-and-set (Jepsen's `cas-register`). Starts as `init`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -118,23 +125,7 @@ pub struct CasRegister {
     pub init: Option<i64>,
 }
 
-impl Model for CasRegister {
-    type State = Option<i64>;
-    type Input = RegisterInput;
-    type Output = RegisterOutput;
-    fn init(&self) -> Option<i64> {
-        self.init
-    }
-    fn step(&self, s: &Option<i64>, i: &RegisterInput, o: &RegisterOutput) -> Option<Option<i64>> {
-        register_step(*s, i, o, true)
-    }
-    fn step_pending(&self, s: &Option<i64>, i: &RegisterInput) -> Option<Option<i64>> {
-        register_pending(*s, i, true)
-    }
-    fn describe(&self, i: &RegisterInput, o: Option<&RegisterOutput>) -> String {
-        register_describe(i, o)
-    }
-}
+register_model!(CasRegister, true);
 
 // ---------------------------------------------------------------------------------------------
 // Mutex
