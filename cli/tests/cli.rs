@@ -123,10 +123,20 @@ fn trace_file_is_json_lines_one_per_event() {
     let text = std::fs::read_to_string(&file).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len() as u64, v["events"].as_u64().unwrap());
-    for l in lines.iter().take(50) {
+    let mut deliveries = 0;
+    for l in &lines {
         let e: serde_json::Value = serde_json::from_str(l).unwrap();
-        assert!(e["t_ns"].is_u64() && e["kind"].is_string());
+        let t = e["t_ns"].as_u64().expect("t_ns");
+        assert!(e["kind"].is_string());
+        // A delivery says when it was sent: never after it arrived.
+        if e["kind"] == "deliver" {
+            deliveries += 1;
+            assert!(e["sent_ns"].as_u64().expect("sent_ns") <= t, "{l}");
+        } else {
+            assert!(e.get("sent_ns").is_none(), "{l}");
+        }
     }
+    assert!(deliveries > 0);
 }
 
 #[test]

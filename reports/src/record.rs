@@ -106,6 +106,9 @@ pub struct RecentEvent {
     pub node: u32,
     /// The other party: sender, client, fault index; `u32::MAX` for none.
     pub other: u32,
+    /// For a delivery, when the sender sent it (true time, ns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_ns: Option<u64>,
 }
 
 /// [`EventKind`] in a serializable form.
@@ -244,7 +247,13 @@ impl RunRecord {
                 report
                     .recent
                     .iter()
-                    .map(|r| RecentEvent { t_ns: r.time_ns, kind: r.kind.into(), node: r.node, other: r.other })
+                    .map(|r| RecentEvent {
+                        t_ns: r.time_ns,
+                        kind: r.kind.into(),
+                        node: r.node,
+                        other: r.other,
+                        sent_ns: (r.sent_ns != faultline_sim::world::NOT_SENT).then_some(r.sent_ns),
+                    })
                     .collect()
             } else {
                 Vec::new()

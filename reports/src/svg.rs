@@ -451,8 +451,15 @@ pub fn space_time(events: &[RecentEvent], violation_ns: Option<u64>) -> String {
         };
         if let (Some(from), Some(to)) = (from, lane_of(e)) {
             if lane_index.contains_key(&from) && from != to {
-                let (x0, class) = match last_at.get(&from) {
-                    Some(&j) => (x_of(j), "msg"),
+                // A delivery starts at the event the sender was handling when it sent (the last
+                // one on its lane at the send time); other arrows, and deliveries sent before the
+                // window, start at the sender's last event so far or at the left edge.
+                let sender = match e.sent_ns {
+                    Some(sent) => (0..i).rev().find(|&j| events[j].t_ns == sent && lane_of(&events[j]) == Some(from)),
+                    None => last_at.get(&from).copied(),
+                };
+                let (x0, class) = match sender {
+                    Some(j) => (x_of(j), "msg"),
                     None => (left, "msg msg-early"),
                 };
                 let _ = write!(
@@ -536,7 +543,7 @@ mod tests {
 
     #[test]
     fn space_time_draws_lanes_arrows_and_the_violation() {
-        let ev = |t_ns, kind, node, other| RecentEvent { t_ns, kind, node, other };
+        let ev = |t_ns, kind, node, other| RecentEvent { t_ns, kind, node, other, sent_ns: None };
         let events = vec![
             ev(1_000_000, EventKindName::Invoke, 0, 1),
             ev(1_500_000, EventKindName::Request, 0, 0),
@@ -550,5 +557,21 @@ mod tests {
         assert_eq!(svg.matches("marker-end").count(), 3, "request, deliver, reply");
         assert!(svg.contains(r#"class="violation""#));
         assert!(svg.contains("ev-net-fault"));
+    }
+
+    #[test]
+    fn a_delivery_arrow_starts_at_the_event_that_sent_it() {
+        let ev = |t_ns, kind, node, other, sent_ns| RecentEvent { t_ns, kind, node, other, sent_ns };
+        let events = vec![
+            ev(1_000_000, EventKindName::Timer, 0, u32::MAX, None), // n0 sends here ...
+            ev(2_000_000, EventKindName::Timer, 0, u32::MAX, None), // ... not here
+            ev(3_000_000, EventKindName::Deliver, 1, 0, Some(1_000_000)),
+            ev(4_000_000, EventKindName::Deliver, 1, 0, Some(500_000)), // sent before the window
+        ];
+        let svg = space_time(&events, None);
+        // Event j sits at x = 70 + 7j + 3.5.
+        assert!(svg.contains(r#"<line class="msg" x1="73.5""#), "{svg}");
+        assert!(!svg.contains(r#"x1="80.5""#), "{svg}");
+        assert!(svg.contains(r#"<line class="msg msg-early" x1="70.0""#), "{svg}");
     }
 }

@@ -66,6 +66,8 @@ enum Event<P: Protocol> {
     Deliver {
         to: NodeId,
         from: NodeId,
+        /// When `from` sent it (for the space-time diagram; not part of the trace hash).
+        sent: Time,
         msg: P::Msg,
     },
     Timer {
@@ -132,7 +134,12 @@ pub struct TraceRecord {
     pub other: u32,
     /// Payload digest.
     pub digest: u64,
+    /// For a delivery, when the message was sent (true time, ns); [`NOT_SENT`] otherwise.
+    pub sent_ns: u64,
 }
+
+/// [`TraceRecord::sent_ns`] of an event that is not a delivery.
+pub const NOT_SENT: u64 = u64::MAX;
 
 /// A run in progress: build with [`Simulation::new`], then [`Simulation::run`].
 pub struct Simulation<P: Protocol> {
@@ -422,19 +429,19 @@ impl<P: Protocol> Simulation<P> {
                 self.record(EventKind::Start, node.0, u32::MAX, 0);
                 self.start_node(node, false);
             }
-            Event::Deliver { to, from, msg } => {
+            Event::Deliver { to, from, sent, msg } => {
                 let slot = &mut self.nodes[to.index()];
                 if slot.state.is_none() || !self.links.connected(from, to) {
                     self.stats.dropped += 1;
                     return;
                 }
                 if slot.paused {
-                    slot.deferred.push(Event::Deliver { to, from, msg });
+                    slot.deferred.push(Event::Deliver { to, from, sent, msg });
                     return;
                 }
                 self.stats.delivered += 1;
                 let digest = StableHasher::digest(&msg);
-                self.record(EventKind::Deliver, to.0, from.0, digest);
+                self.record_sent(EventKind::Deliver, to.0, from.0, digest, sent.0);
                 self.with_node(to, |p, ctx| p.on_message(from, msg, ctx));
             }
             Event::Timer { node, gen } => {
@@ -495,9 +502,17 @@ impl<P: Protocol> Simulation<P> {
 
     #[inline]
     fn record(&mut self, kind: EventKind, node: u32, other: u32, digest: u64) {
+        self.record_sent(kind, node, other, digest, NOT_SENT);
+    }
+
+    /// Records an event; `sent_ns` is the send time of a delivered message ([`NOT_SENT`] for
+    /// other events). It is kept for the space-time diagram and the `--trace` file, and left out
+    /// of the trace hash, which covers what happens and when, not bookkeeping.
+    #[inline]
+    fn record_sent(&mut self, kind: EventKind, node: u32, other: u32, digest: u64, sent_ns: u64) {
         self.stats.events += 1;
         self.trace.record(self.now.0, kind, node, other, digest);
-        let rec = TraceRecord { time_ns: self.now.0, kind, node, other, digest };
+        let rec = TraceRecord { time_ns: self.now.0, kind, node, other, digest, sent_ns };
         if self.recent.len() < RECENT_EVENTS {
             self.recent.push(rec);
         } else {
@@ -508,13 +523,14 @@ impl<P: Protocol> Simulation<P> {
             // Trace output is best effort: a full disk must not change the run.
             let _ = writeln!(
                 w,
-                "{{\"seq\":{},\"t_ns\":{},\"kind\":\"{}\",\"node\":{},\"other\":{},\"digest\":\"{:016x}\"}}",
+                "{{\"seq\":{},\"t_ns\":{},\"kind\":\"{}\",\"node\":{},\"other\":{},\"digest\":\"{:016x}\"{}}}",
                 self.trace.events() - 1,
                 self.now.0,
                 report::kind_name(kind),
                 node,
                 if other == u32::MAX { "null".to_string() } else { other.to_string() },
-                digest
+                digest,
+                if sent_ns == NOT_SENT { String::new() } else { format!(",\"sent_ns\":{sent_ns}") }
             );
         }
     }
@@ -614,11 +630,14 @@ impl<P: Protocol> Simulation<P> {
         let fate = if from == to { Fate::Once(0) } else { self.params.node_fate(&mut self.net_rng) };
         match fate {
             Fate::Dropped => self.stats.dropped += 1,
-            Fate::Once(d) => self.queue.push(network::arrival(self.now, d), Event::Deliver { to, from, msg }),
+            Fate::Once(d) => {
+                self.queue.push(network::arrival(self.now, d), Event::Deliver { to, from, sent: self.now, msg })
+            }
             Fate::Twice(a, b) => {
                 self.stats.duplicated += 1;
-                self.queue.push(network::arrival(self.now, a), Event::Deliver { to, from, msg: msg.clone() });
-                self.queue.push(network::arrival(self.now, b), Event::Deliver { to, from, msg });
+                let sent = self.now;
+                self.queue.push(network::arrival(self.now, a), Event::Deliver { to, from, sent, msg: msg.clone() });
+                self.queue.push(network::arrival(self.now, b), Event::Deliver { to, from, sent, msg });
             }
         }
     }
