@@ -295,6 +295,18 @@ impl<'a, P: Protocol> Ctx<'a, P> {
         Ctx { id, now, monotonic: now, rng, out, marks }
     }
 
+    /// The context of node `id` at true time `t`, reading `clock`.
+    pub(crate) fn at(
+        id: NodeId,
+        clock: &crate::clock::Clock,
+        t: Time,
+        rng: &'a mut Prng,
+        out: &'a mut Vec<Command<P>>,
+        marks: &'a mut crate::check::Marks,
+    ) -> Self {
+        Ctx { id, now: clock.local(t), monotonic: clock.monotonic(t), rng, out, marks }
+    }
+
     /// The same context with a separate monotonic reading (see [`Ctx::monotonic`]); a runtime
     /// whose wall clock never steps can leave it equal to `now`.
     pub fn with_monotonic(mut self, monotonic: Time) -> Self {

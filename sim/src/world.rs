@@ -541,14 +541,7 @@ impl<P: Protocol> Simulation<P> {
         let slot = &mut self.nodes[node.index()];
         debug_assert!(slot.state.is_none());
         let env = Env { id: node, nodes, config: &self.config, bugs: self.bugs, restarted };
-        let mut ctx = Ctx {
-            id: node,
-            now: clock.local(self.now),
-            monotonic: clock.monotonic(self.now),
-            rng: &mut slot.rng,
-            out: &mut self.out,
-            marks: &mut self.marks,
-        };
+        let mut ctx = Ctx::at(node, &clock, self.now, &mut slot.rng, &mut self.out, &mut self.marks);
         let state = P::start(&env, &slot.storage.synced, &mut ctx);
         slot.state = Some(state);
         self.apply_outputs(node);
@@ -561,14 +554,7 @@ impl<P: Protocol> Simulation<P> {
         let clock = self.clocks[node.index()];
         let slot = &mut self.nodes[node.index()];
         let state = slot.state.as_mut().expect("handler called on a live node");
-        let mut ctx = Ctx {
-            id: node,
-            now: clock.local(self.now),
-            monotonic: clock.monotonic(self.now),
-            rng: &mut slot.rng,
-            out: &mut self.out,
-            marks: &mut self.marks,
-        };
+        let mut ctx = Ctx::at(node, &clock, self.now, &mut slot.rng, &mut self.out, &mut self.marks);
         f(state, &mut ctx);
         self.apply_outputs(node);
         self.check(node);
