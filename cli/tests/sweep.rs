@@ -371,18 +371,23 @@ fn html_escapes_what_it_shows() {
 #[test]
 fn swarm_draws_are_printed_recorded_and_replayable() {
     let dir = tmp("swarm");
-    let o = run(&[
-        "sweep",
-        &scenario("register-crash.toml"),
-        &scenario("register-steady.toml"),
-        "--seeds",
-        "0..6",
-        "--swarm",
-        "--bug",
-        "register.no-sync",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
+    let swarm_sweep = |out: &Path, jobs: &str| {
+        run(&[
+            "sweep",
+            &scenario("register-crash.toml"),
+            &scenario("register-steady.toml"),
+            "--seeds",
+            "0..6",
+            "--swarm",
+            "--bug",
+            "register.no-sync",
+            "--jobs",
+            jobs,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let o = swarm_sweep(&dir, "2");
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("  swarm: crash=x"), "{out}");
@@ -404,20 +409,7 @@ fn swarm_draws_are_printed_recorded_and_replayable() {
     assert!(stderr(&r).contains("reproduced"), "{}", stderr(&r));
     // The same swarm sweep again gives the same results.
     let again = dir.join("again");
-    let o = run(&[
-        "sweep",
-        &scenario("register-crash.toml"),
-        &scenario("register-steady.toml"),
-        "--seeds",
-        "0..6",
-        "--swarm",
-        "--bug",
-        "register.no-sync",
-        "--jobs",
-        "1",
-        "--out",
-        again.to_str().unwrap(),
-    ]);
+    let o = swarm_sweep(&again, "1");
     assert_eq!(code(&o), 1);
     assert_eq!(results(&again), csv);
 }

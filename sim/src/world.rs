@@ -141,6 +141,21 @@ pub struct TraceRecord {
 /// [`TraceRecord::sent_ns`] of an event that is not a delivery.
 pub const NOT_SENT: u64 = u64::MAX;
 
+/// The god's view of a simulation, borrowing only the fields it shows, so the caller can still
+/// lend the ghost state mutably beside it.
+macro_rules! view_of {
+    ($sim:ident) => {
+        View {
+            now: $sim.now,
+            config: &$sim.config,
+            bugs: $sim.bugs,
+            history_budget: $sim.scenario.checks.history_budget,
+            nodes: &$sim.nodes,
+            clocks: &$sim.clocks,
+        }
+    };
+}
+
 /// A run in progress: build with [`Simulation::new`], then [`Simulation::run`].
 pub struct Simulation<P: Protocol> {
     scenario: Scenario,
@@ -598,14 +613,7 @@ impl<P: Protocol> Simulation<P> {
     fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
         assert!(to.index() < self.nodes.len(), "{from} sent to {to}, which is not a node");
         self.stats.sent += 1;
-        let view = View {
-            now: self.now,
-            config: &self.config,
-            bugs: self.bugs,
-            history_budget: self.scenario.checks.history_budget,
-            nodes: &self.nodes,
-            clocks: &self.clocks,
-        };
+        let view = view_of!(self);
         let before = self.violations.len();
         P::observe_send(&mut self.ghost, &view, from, to, &msg, &mut self.violations);
         self.stamp_violations(before);
@@ -968,14 +976,7 @@ impl<P: Protocol> Simulation<P> {
     }
 
     fn check(&mut self, node: NodeId) {
-        let view = View {
-            now: self.now,
-            config: &self.config,
-            bugs: self.bugs,
-            history_budget: self.scenario.checks.history_budget,
-            nodes: &self.nodes,
-            clocks: &self.clocks,
-        };
+        let view = view_of!(self);
         let before = self.violations.len();
         P::check_step(&mut self.ghost, &view, node, &mut self.violations);
         self.stamp_violations(before);
@@ -1002,14 +1003,7 @@ impl<P: Protocol> Simulation<P> {
                     self.history.ops[i].outcome = Outcome::Indeterminate;
                 }
             }
-            let view = View {
-                now: self.now,
-                config: &self.config,
-                bugs: self.bugs,
-                history_budget: self.scenario.checks.history_budget,
-                nodes: &self.nodes,
-                clocks: &self.clocks,
-            };
+            let view = view_of!(self);
             let mut end_violations = Vec::new();
             if self.scenario.checks.history {
                 if let Some(reason) = P::check_end(&mut self.ghost, &view, &self.history, &mut end_violations) {
