@@ -92,6 +92,13 @@ impl Clock {
         Time(t.clamp(0, i128::from(u64::MAX)) as u64)
     }
 
+    /// The earliest true time at which the monotonic reading is at least `mono` (assuming no
+    /// further drift changes).
+    pub fn true_time_of_monotonic(&self, mono: Time) -> Time {
+        let wall = i128::from(mono.0) + i128::from(self.stepped_ns);
+        self.true_time_of(Time(wall.clamp(0, i128::from(u64::MAX)) as u64))
+    }
+
     /// Steps the clock by `delta_ns` (forward if positive). The monotonic reading does not move.
     pub fn jump(&mut self, delta_ns: i64) {
         self.offset_ns = self.offset_ns.saturating_add(delta_ns);
@@ -147,6 +154,11 @@ mod tests {
         // One true second at -5% drift.
         assert_eq!(c.monotonic(later).0 - mono.0, 950_000_000);
         assert_eq!(c.local(later).0 - c.local(t).0, 950_000_000);
+        // A monotonic deadline maps back to true time although the wall reading stepped.
+        let deadline = Time(c.monotonic(later).0);
+        let back = c.true_time_of_monotonic(deadline);
+        assert!(back <= later && c.monotonic(back) >= deadline);
+        assert!(c.monotonic(Time(back.0 - 1)) < deadline);
     }
 
     #[test]

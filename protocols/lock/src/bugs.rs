@@ -59,6 +59,13 @@ pub const LOCK_BUGS: &[BugInfo] = &[
         caught_by: "lock.expired-session",
         scenarios: &["lock-client-partition"],
     },
+    BugInfo {
+        name: "lock.client-wall-clock",
+        breaks: "the client library times its lease on the wall clock instead of the monotonic one, so a \
+                 clock stepped back while it is cut off keeps it believing in a lock the master gave away",
+        caught_by: "lock.mutual-exclusion",
+        scenarios: &["lock-client-clock-jump"],
+    },
 ];
 
 /// The bugs switched on, resolved once at start.
@@ -80,6 +87,8 @@ pub struct BugFlags {
     pub early_takeover: bool,
     /// `lock.waiter-no-recheck`.
     pub waiter_no_recheck: bool,
+    /// `lock.client-wall-clock`.
+    pub client_wall_clock: bool,
 }
 
 impl From<Bugs> for BugFlags {
@@ -93,6 +102,7 @@ impl From<Bugs> for BugFlags {
             keepalive_revives: b.has("lock.keepalive-revives"),
             early_takeover: b.has("lock.early-takeover"),
             waiter_no_recheck: b.has("lock.waiter-no-recheck"),
+            client_wall_clock: b.has("lock.client-wall-clock"),
         }
     }
 }

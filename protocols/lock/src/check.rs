@@ -73,7 +73,7 @@ fn check_client(g: &mut LockGhost, view: &View<Lock>, node: NodeId, out: &mut Ve
     let cfg = view.config;
     let now_beliefs = match client(view, node) {
         Some(c) => {
-            let local = view.clock(node).local(view.now);
+            let local = c.reading(&view.clock(node), view.now);
             (0..cfg.locks).filter(|&l| c.believes(l, local)).fold(0u32, |m, l| m | 1 << l)
         }
         None => 0,
@@ -88,11 +88,11 @@ fn check_client(g: &mut LockGhost, view: &View<Lock>, node: NodeId, out: &mut Ve
         for other in (cfg.servers..cfg.servers + cfg.client_nodes).map(NodeId).filter(|&o| o != node) {
             let Some(c) = client(view, other) else { continue };
             let clock = view.clock(other);
-            if c.believes(lock, clock.local(view.now)) {
+            if c.believes(lock, c.reading(&clock, view.now)) {
                 let why = if c.in_cs == Some(lock) {
                     "inside work it started under its lease".to_string()
                 } else {
-                    format!("its local lease ends at true time {}", clock.true_time_of(c.lease_end))
+                    format!("its local lease ends at true time {}", c.true_time_of(&clock, c.lease_end))
                 };
                 out.push(Violation::new(
                     "lock.mutual-exclusion",

@@ -23,6 +23,7 @@ use crate::cell::{CellAnswer, CellCmd};
 use crate::config::LockConfig;
 use crate::message::{LeaseGrant, LockAnswer, LockMsg, LockOp, LockTimer};
 use crate::protocol::Lock;
+use faultline_sim::clock::Clock;
 use faultline_sim::prelude::{Ctx, Env, NodeId, RequestId, Time};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -133,7 +134,36 @@ impl ClientLib {
         c
     }
 
-    /// Does the library believe, at local time `local_now`, that it holds `lock`?
+    /// The clock the library times its lease on: the monotonic one (a wall clock stepped back
+    /// would stretch the lease), or the wall clock with the planted `lock.client-wall-clock`.
+    fn clock(&self, ctx: &Ctx<Lock>) -> Time {
+        if self.bugs.client_wall_clock {
+            ctx.now()
+        } else {
+            ctx.monotonic()
+        }
+    }
+
+    /// The reading of that clock at true time `t` (for checkers, which see the node's `Clock`).
+    pub fn reading(&self, clock: &Clock, t: Time) -> Time {
+        if self.bugs.client_wall_clock {
+            clock.local(t)
+        } else {
+            clock.monotonic(t)
+        }
+    }
+
+    /// The earliest true time at which that clock reads `local` (for checkers' messages).
+    pub fn true_time_of(&self, clock: &Clock, local: Time) -> Time {
+        if self.bugs.client_wall_clock {
+            clock.true_time_of(local)
+        } else {
+            clock.true_time_of_monotonic(local)
+        }
+    }
+
+    /// Does the library believe, at its clock's reading `local_now` ([`ClientLib::reading`]),
+    /// that it holds `lock`?
     pub fn believes(&self, lock: u8, local_now: Time) -> bool {
         self.status == Status::Active
             && self.held.contains_key(&lock)
@@ -146,7 +176,7 @@ impl ClientLib {
     fn call(&mut self, chan: u8, cmd: CellCmd, ctx: &mut Ctx<Lock>) {
         assert!(self.inflight[chan as usize].is_none(), "one call at a time per channel");
         self.seqs[chan as usize] += 1;
-        let f = Inflight { seq: self.seqs[chan as usize], cmd, first_sent: ctx.now(), redirect: false };
+        let f = Inflight { seq: self.seqs[chan as usize], cmd, first_sent: self.clock(ctx), redirect: false };
         self.inflight[chan as usize] = Some(f);
         self.transmit(chan, ctx);
     }
@@ -273,15 +303,15 @@ impl ClientLib {
         let end = if self.bugs.absolute_deadline {
             grant.master_deadline
         } else {
-            let start = if self.bugs.lease_from_reply { ctx.now() } else { sent };
+            let start = if self.bugs.lease_from_reply { self.clock(ctx) } else { sent };
             start + Duration::from_nanos(self.cfg.client_lease_ns(grant.lease_ms, !self.bugs.no_drift_margin))
         };
         // The lease only ever moves forward.
         if end > self.lease_end {
             self.lease_end = end;
         }
-        if self.lease_end > ctx.now() {
-            ctx.set_timer(LockTimer::LeaseEnd, self.lease_end.saturating_since(ctx.now()));
+        if self.lease_end > self.clock(ctx) {
+            ctx.set_timer(LockTimer::LeaseEnd, self.lease_end.saturating_since(self.clock(ctx)));
             if self.status == Status::Jeopardy {
                 ctx.sometimes("lock.jeopardy-safe");
                 ctx.cancel_timer(LockTimer::GraceEnd);
@@ -334,7 +364,7 @@ impl ClientLib {
         let Some(lock) = lock else { return };
         let work = Duration::from_millis(self.cfg.work_ms);
         // Start only work that ends, on this clock, before the lease does.
-        if ctx.now() + work < self.lease_end {
+        if self.clock(ctx) + work < self.lease_end {
             self.in_cs = Some(lock);
             self.next_work = lock.wrapping_add(1);
             ctx.set_timer(LockTimer::WorkDone, work);
@@ -472,12 +502,12 @@ impl ClientLib {
                 }
             }
             LockTimer::LeaseEnd if self.status == Status::Active => {
-                if ctx.now() >= self.lease_end {
+                if self.clock(ctx) >= self.lease_end {
                     ctx.sometimes("lock.jeopardy");
                     self.status = Status::Jeopardy;
                     ctx.set_timer(LockTimer::GraceEnd, Duration::from_millis(self.cfg.grace_ms));
                 } else {
-                    ctx.set_timer(LockTimer::LeaseEnd, self.lease_end.saturating_since(ctx.now()));
+                    ctx.set_timer(LockTimer::LeaseEnd, self.lease_end.saturating_since(self.clock(ctx)));
                 }
             }
             LockTimer::GraceEnd if self.status == Status::Jeopardy => self.expire(ctx),

@@ -28,6 +28,7 @@ fn all_pass(name: &str, seeds: u64) {
 const SAFE: &[&str] = &[
     "lock-drift-within",
     "lock-client-partition",
+    "lock-client-clock-jump",
     "lock-failover",
     "lock-server-clock-jump",
     "lock-gc-pause-fenced",
@@ -42,6 +43,11 @@ fn drift_within_bound_is_safe_on_500_seeds() {
 #[test]
 fn client_partitions_are_safe_on_500_seeds() {
     all_pass("lock-client-partition", 500);
+}
+
+#[test]
+fn client_clock_steps_are_safe_on_500_seeds() {
+    all_pass("lock-client-clock-jump", 500);
 }
 
 #[test]
