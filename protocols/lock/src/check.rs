@@ -10,16 +10,22 @@
 //! | `lock.expired-session` | an expired session never comes back: never renewed again, never holds a lock |
 //! | `lock.failover-lease` | a new master expires no session while a lease the old master granted still runs (in true time) |
 //! | `lock.linearizable` | per lock, acquires and releases (and releases by expiry) linearize as a mutex |
+//! | `raft.*` | every invariant of the Raft the cell servers embed (see `faultline_raft::check`) |
 //!
 //! A client's belief is [`ClientLib::believes`] at its clock's reading now; its local lease end
-//! is placed in true time with [`Clock::true_time_of`](faultline_sim::clock::Clock::true_time_of).
+//! is placed in true time with [`ClientLib::true_time_of`].
 
+use crate::cell::LockCell;
 use crate::client::{ClientLib, Status};
 use crate::config::Role;
+use crate::message::LockMsg;
 use crate::message::{LockAnswer, LockOp};
 use crate::protocol::Lock;
 use faultline_lincheck::models::{Mutex, MutexInput, MutexOutput};
 use faultline_lincheck::Operation;
+use faultline_raft::check::{RaftCluster, RaftGhost};
+use faultline_raft::storage::RaftDisk;
+use faultline_raft::Raft;
 use faultline_sim::prelude::{History, NodeId, Outcome, View, Violation};
 use std::collections::BTreeMap;
 
@@ -45,6 +51,41 @@ pub struct LockGhost {
     fence: BTreeMap<u8, u64>,
     /// Writes the resource accepted so far.
     resource_accepted: u64,
+    /// The embedded Raft's own checks' ghost state.
+    raft: RaftGhost,
+}
+
+/// The cell servers (nodes `0..servers`) seen as a Raft cluster, so Raft's invariants run on the
+/// Raft every server embeds.
+struct Cell<'a, 'v>(&'a View<'v, Lock>);
+
+impl RaftCluster<LockCell> for Cell<'_, '_> {
+    fn size(&self) -> usize {
+        self.0.config.servers as usize
+    }
+    fn raft(&self, id: NodeId) -> Option<&Raft<LockCell>> {
+        match self.0.node(id).state {
+            Some(Lock::Server(s)) => Some(&s.raft),
+            _ => None,
+        }
+    }
+    fn disk(&self, id: NodeId) -> &RaftDisk<LockCell> {
+        &self.0.node(id).synced.raft
+    }
+}
+
+/// "Persist before send" for the Raft messages between cell servers.
+pub(crate) fn observe_send(
+    g: &mut LockGhost,
+    view: &View<Lock>,
+    from: NodeId,
+    to: NodeId,
+    msg: &LockMsg,
+    out: &mut Vec<Violation>,
+) {
+    if let LockMsg::Raft(m) = msg {
+        faultline_raft::check::observe_send(&mut g.raft, &Cell(view), from, to, m, out);
+    }
 }
 
 fn client<'a>(view: &View<'a, Lock>, id: NodeId) -> Option<&'a ClientLib> {
@@ -62,7 +103,10 @@ pub(crate) fn check_step(g: &mut LockGhost, view: &View<Lock>, node: NodeId, out
     match view.config.role(node) {
         Role::Client if view.config.check_exclusion => check_client(g, view, node, out),
         Role::Client => {}
-        Role::Server => check_server(g, view, node, out),
+        Role::Server => {
+            faultline_raft::check::check_step(&mut g.raft, &Cell(view), node, out);
+            check_server(g, view, node, out)
+        }
         Role::Resource => check_resource(g, view, out),
     }
 }

@@ -110,6 +110,17 @@ impl Protocol for Lock {
         check::check_step(ghost, view, node, out)
     }
 
+    fn observe_send(
+        ghost: &mut LockGhost,
+        view: &View<Self>,
+        from: NodeId,
+        to: NodeId,
+        msg: &LockMsg,
+        out: &mut Vec<Violation>,
+    ) {
+        check::observe_send(ghost, view, from, to, msg, out)
+    }
+
     fn check_end(
         ghost: &mut LockGhost,
         view: &View<Self>,

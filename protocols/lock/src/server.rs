@@ -29,7 +29,7 @@ use crate::message::{LeaseGrant, LockMsg, LockTimer, LockWrite};
 use crate::protocol::Lock;
 use faultline_raft::storage::RaftDisk;
 use faultline_raft::{Raft, RaftInput, Role};
-use faultline_sim::prelude::{Bugs, Command, Ctx, Env, Marks, NodeId, Protocol, Reply, RequestId};
+use faultline_sim::prelude::{Command, Ctx, Env, Marks, NodeId, Protocol, Reply, RequestId};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -68,7 +68,7 @@ impl Server {
             id: env.id,
             nodes: cfg.servers,
             config: &raft_cfg,
-            bugs: Bugs::default(),
+            bugs: crate::bugs::raft_bugs(env.bugs),
             restarted: env.restarted,
         };
         let mut buf = Vec::with_capacity(32);
@@ -224,6 +224,7 @@ impl Server {
 
     /// A message.
     pub fn on_message(&mut self, from: NodeId, msg: LockMsg, ctx: &mut Ctx<Lock>) {
+        self.raft.begin_step();
         match msg {
             LockMsg::Raft(m) => self.drive(ctx, |r, c| r.on_message(from, m, c)),
             LockMsg::Call { req, cmd } if cmd.from_client() && req.client < OWN_CLIENT_BASE => {
@@ -260,6 +261,7 @@ impl Server {
 
     /// A timer.
     pub fn on_timer(&mut self, timer: LockTimer, ctx: &mut Ctx<Lock>) {
+        self.raft.begin_step();
         match timer {
             LockTimer::Raft(t) => self.drive(ctx, |r, c| r.on_timer(t, c)),
             LockTimer::SessionExpiry(s) if self.ready => {

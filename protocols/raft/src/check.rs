@@ -19,6 +19,7 @@
 use crate::message::RaftMsg;
 use crate::node::{Raft, Role};
 use crate::state_machine::{chain, entry_digest, StateMachine};
+use crate::storage::RaftDisk;
 use faultline_sim::prelude::{NodeId, View, Violation};
 use std::collections::BTreeMap;
 
@@ -53,19 +54,45 @@ pub struct RaftGhost {
     votes: BTreeMap<(u32, u64), NodeId>,
 }
 
+/// What the checks read of a cluster of Raft nodes: each node's state (`None` while down or not
+/// a Raft node) and what it has made durable. The simulator's view of a Raft run is one; a
+/// protocol that embeds Raft (the lock service's cells) provides another, so the same checks
+/// run inside it.
+pub trait RaftCluster<S: StateMachine> {
+    /// Number of node ids (Raft nodes are `0..size`; others may follow).
+    fn size(&self) -> usize;
+    /// Node `id`'s Raft state, if it is a live Raft node.
+    fn raft(&self, id: NodeId) -> Option<&Raft<S>>;
+    /// What node `id` has synced.
+    fn disk(&self, id: NodeId) -> &RaftDisk<S>;
+}
+
+impl<S: StateMachine> RaftCluster<S> for View<'_, Raft<S>> {
+    fn size(&self) -> usize {
+        self.len()
+    }
+    fn raft(&self, id: NodeId) -> Option<&Raft<S>> {
+        self.node(id).state
+    }
+    fn disk(&self, id: NodeId) -> &RaftDisk<S> {
+        self.node(id).synced
+    }
+}
+
 fn violation(out: &mut Vec<Violation>, name: &str, node: NodeId, detail: String) {
     out.push(Violation::new(name, Some(node), detail));
 }
 
-pub(crate) fn check_step<S: StateMachine>(
+/// The run-time invariants after node `node` handled an event.
+pub fn check_step<S: StateMachine>(
     g: &mut RaftGhost,
-    view: &View<Raft<S>>,
+    view: &impl RaftCluster<S>,
     node: NodeId,
     out: &mut Vec<Violation>,
 ) {
-    let Some(s) = view.node(node).state else { return };
-    if g.nodes.len() < view.len() {
-        g.nodes.resize(view.len(), NodeGhost::default());
+    let Some(s) = view.raft(node) else { return };
+    if g.nodes.len() < view.size() {
+        g.nodes.resize(view.size(), NodeGhost::default());
         g.chain.resize(1, 0);
     }
     let mut ng = g.nodes[node.index()].clone();
@@ -259,12 +286,12 @@ fn leader_completeness<S: StateMachine>(g: &RaftGhost, s: &Raft<S>, node: NodeId
     }
 }
 
-fn commit_durable<S: StateMachine>(view: &View<Raft<S>>, s: &Raft<S>, node: NodeId, out: &mut Vec<Violation>) {
+fn commit_durable<S: StateMachine>(view: &impl RaftCluster<S>, s: &Raft<S>, node: NodeId, out: &mut Vec<Violation>) {
     let c = s.commit;
     let Some(term) = s.log.term(c) else { return };
     let mut holders = 0u64;
     for m in s.members.iter() {
-        let disk = &view.node(m).synced;
+        let disk = view.disk(m);
         if disk.log.snap_index >= c || disk.log.term(c) == Some(term) {
             holders |= 1 << m.0;
         }
@@ -279,9 +306,10 @@ fn commit_durable<S: StateMachine>(view: &View<Raft<S>>, s: &Raft<S>, node: Node
     }
 }
 
-pub(crate) fn observe_send<S: StateMachine>(
+/// The "persist before send" checks on a message as it is sent.
+pub fn observe_send<S: StateMachine>(
     g: &mut RaftGhost,
-    view: &View<Raft<S>>,
+    view: &impl RaftCluster<S>,
     from: NodeId,
     to: NodeId,
     msg: &RaftMsg<S>,
@@ -289,7 +317,7 @@ pub(crate) fn observe_send<S: StateMachine>(
 ) {
     match *msg {
         RaftMsg::Vote { term, granted: true, pre: false } => {
-            let disk = &view.node(from).synced;
+            let disk = view.disk(from);
             if disk.term != term || disk.vote != Some(to) {
                 violation(
                     out,
@@ -315,7 +343,7 @@ pub(crate) fn observe_send<S: StateMachine>(
             }
         }
         RaftMsg::RequestVote { term, pre: false, .. } => {
-            let disk = &view.node(from).synced;
+            let disk = view.disk(from);
             if disk.term != term || disk.vote != Some(from) {
                 violation(
                     out,
@@ -326,8 +354,8 @@ pub(crate) fn observe_send<S: StateMachine>(
             }
         }
         RaftMsg::AppendReply { success: true, index, .. } if index > 0 => {
-            let disk = &view.node(from).synced;
-            let mem = view.node(from).state.and_then(|s| s.log.term(index));
+            let disk = view.disk(from);
+            let mem = view.raft(from).and_then(|s| s.log.term(index));
             let ok =
                 disk.log.snap_index >= index || disk.log.term(index).is_some_and(|t| mem.is_none() || mem == Some(t));
             if !ok {

@@ -190,6 +190,14 @@ impl<S: StateMachine> Raft<S> {
     }
 
     /// Called at the start of every handler.
+    /// For a protocol that embeds Raft: call at the start of each of its own steps, so Raft's
+    /// checks (`check::check_step`) judge only what this step did, also when the step does not
+    /// reach Raft at all.
+    pub fn begin_step(&mut self) {
+        self.fresh = false;
+        self.touched = u64::MAX;
+    }
+
     fn begin(&mut self, ctx: &mut Ctx<Self>) {
         self.fresh = false;
         self.touched = u64::MAX;
