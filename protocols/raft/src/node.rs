@@ -189,7 +189,6 @@ impl<S: StateMachine> Raft<S> {
         &self.log
     }
 
-    /// Called at the start of every handler.
     /// For a protocol that embeds Raft: call at the start of each of its own steps, so Raft's
     /// checks (`check::check_step`) judge only what this step did, also when the step does not
     /// reach Raft at all.
@@ -198,9 +197,9 @@ impl<S: StateMachine> Raft<S> {
         self.touched = u64::MAX;
     }
 
+    /// Called at the start of every handler.
     fn begin(&mut self, ctx: &mut Ctx<Self>) {
-        self.fresh = false;
-        self.touched = u64::MAX;
+        self.begin_step();
         self.maybe_compact(ctx);
     }
 
