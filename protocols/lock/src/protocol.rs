@@ -35,6 +35,13 @@ impl Protocol for Lock {
         "lock.resource-rejected-stale",
         "lock.session-expired",
         "lock.session-expired-by-master",
+        // The embedded Raft's marks that a lock scenario is about (the cell servers forward them).
+        "raft.check-quorum-step-down",
+        "raft.compacted",
+        "raft.election",
+        "raft.leader-elected",
+        "raft.log-truncated",
+        "raft.snapshot-installed",
     ];
 
     type Config = LockConfig;

@@ -113,6 +113,15 @@ impl Server {
 
     /// Translates Raft's outputs, in order, then handles its replies and a change of mastership.
     fn forward(&mut self, ctx: &mut Ctx<Lock>) {
+        // Raft's `sometimes` marks that the lock declares reach the lock's report; the others
+        // (lease reads, membership changes: unused here) are dropped.
+        if !self.marks.0.is_empty() {
+            for (mark, hits) in std::mem::take(&mut self.marks.0) {
+                if let Some(m) = <Lock as Protocol>::MARKS.iter().find(|m| **m == mark) {
+                    (0..hits).for_each(|_| ctx.sometimes(m));
+                }
+            }
+        }
         for cmd in self.buf.drain(..) {
             match cmd {
                 Command::Send(to, m) => ctx.send(to, LockMsg::Raft(m)),

@@ -30,6 +30,7 @@ const SAFE: &[&str] = &[
     "lock-client-partition",
     "lock-client-clock-jump",
     "lock-failover",
+    "lock-master-partition",
     "lock-server-clock-jump",
     "lock-gc-pause-fenced",
     "lock-delayed-write",
@@ -53,6 +54,24 @@ fn client_clock_steps_are_safe_on_500_seeds() {
 #[test]
 fn master_failover_is_safe_on_500_seeds() {
     all_pass("lock-failover", 500);
+}
+
+#[test]
+fn master_partitions_are_safe_on_500_seeds() {
+    all_pass("lock-master-partition", 500);
+}
+
+#[test]
+fn a_partitioned_master_steps_down_and_its_uncommitted_entries_go() {
+    // The Raft events this scenario is for reach the lock's report (forwarded by the servers).
+    let s = scenario("lock-master-partition");
+    let (mut step_downs, mut truncated) = (0, 0);
+    for seed in 0..20 {
+        let m = run(&s, seed, &[]).marks;
+        step_downs += m.get("raft.check-quorum-step-down");
+        truncated += m.get("raft.log-truncated");
+    }
+    assert!(step_downs >= 10 && truncated > 0, "step-downs {step_downs}, truncations {truncated}");
 }
 
 #[test]
