@@ -183,29 +183,16 @@ fn resume_after_an_interruption_gives_the_same_report() {
     std::thread::sleep(std::time::Duration::from_millis(400));
     let _ = child.kill();
     let _ = child.wait();
-    let o = run(&[
-        "sweep",
-        &scenario("register-steady.toml"),
-        "--seeds",
-        "0..40",
-        "--jobs",
-        "2",
-        "--out",
-        killed.to_str().unwrap(),
-        "--resume",
-    ]);
+    let steady = |out: &Path, extra: &[&str]| {
+        let steady = scenario("register-steady.toml");
+        let mut args = vec!["sweep", &steady, "--seeds", "0..40", "--jobs", "2", "--out", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let o = steady(&killed, &["--resume"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let reference = dir.join("reference");
-    let o = run(&[
-        "sweep",
-        &scenario("register-steady.toml"),
-        "--seeds",
-        "0..40",
-        "--jobs",
-        "2",
-        "--out",
-        reference.to_str().unwrap(),
-    ]);
+    let o = steady(&reference, &[]);
     assert_eq!(code(&o), 0);
     assert_eq!(results(&killed), results(&reference));
 
