@@ -9,7 +9,7 @@
 //!
 //! ## Durable state and "persist before send"
 //! A node owns a [`Protocol::Durable`] value kept by the simulator in two layers: *written* and
-//! *synced*. [`Ctx::write`] appends a [`Protocol::Write`] to the written layer; [`Ctx::sync`] moves
+//! *synced*. [`Ctx::write`] appends a [`Durable::Write`] to the written layer; [`Ctx::sync`] moves
 //! everything written so far into the synced layer. A crash keeps only the synced layer (and, with
 //! torn writes on, a random prefix of the unsynced writes), and a restart calls
 //! [`Protocol::start`] with it. Outputs are applied in the order the handler issued them, so
