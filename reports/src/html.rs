@@ -144,13 +144,13 @@ pub fn page(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord], re
     }
 
     for st in stats {
-        scenario_section(&mut h, st, records, replay_dir);
+        scenario_section(&mut h, st, records, &info.binary, replay_dir);
     }
     h.push_str("</body></html>\n");
     h
 }
 
-fn scenario_section(h: &mut String, st: &ScenarioStats, records: &[RunRecord], replay_dir: &str) {
+fn scenario_section(h: &mut String, st: &ScenarioStats, records: &[RunRecord], binary: &str, replay_dir: &str) {
     let runs: Vec<&RunRecord> = st.records.iter().map(|&i| &records[i]).collect();
     let Some(&first) = runs.first() else { return };
     let rep = runs.iter().copied().find(|r| r.row.verdict() == Verdict::Fail).unwrap_or(first);
@@ -268,7 +268,7 @@ fn scenario_section(h: &mut String, st: &ScenarioStats, records: &[RunRecord], r
             row.at_ms.map_or(String::new(), |t| t.to_string()),
             row.node.map_or(String::new(), |n| format!("n{n}")),
             esc(&row.detail),
-            if row.repro.is_empty() { String::new() } else { esc(&replay_command(replay_dir, &row.repro)) }
+            if row.repro.is_empty() { String::new() } else { esc(&replay_command(binary, replay_dir, &row.repro)) }
         );
     }
     h.push_str("</table>\n");

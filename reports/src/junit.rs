@@ -40,7 +40,7 @@ pub fn xml(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord], rep
                         text += &format!("\nswarm: {}", row.swarm);
                     }
                     if !row.repro.is_empty() {
-                        text += &format!("\nreplay: {}", replay_command(replay_dir, &row.repro));
+                        text += &format!("\nreplay: {}", replay_command(&info.binary, replay_dir, &row.repro));
                     }
                     s.set_description(text);
                     s

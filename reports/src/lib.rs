@@ -47,6 +47,10 @@ pub struct ScenarioInfo {
 pub struct SweepInfo {
     /// The faultline version that ran it.
     pub faultline_version: String,
+    /// The binary that ran it: the one the printed replay commands name (a user's own binary
+    /// knows protocols `faultline` does not).
+    #[serde(default = "default_binary")]
+    pub binary: String,
     /// The scenarios, in sweep order.
     pub scenarios: Vec<ScenarioInfo>,
     /// First seed.
@@ -60,6 +64,10 @@ pub struct SweepInfo {
     /// This shard, e.g. `hash:1/4` (None: the whole sweep).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<String>,
+}
+
+fn default_binary() -> String {
+    "faultline".to_string()
 }
 
 impl SweepInfo {
@@ -203,11 +211,11 @@ pub fn write_all(out: &Path, info: &SweepInfo, replay_dir: &str, records: &[RunR
     Ok(())
 }
 
-/// The exact command that replays a failure's repro file.
-pub fn replay_command(replay_dir: &str, repro: &str) -> String {
+/// The exact command with which `binary` replays a failure's repro file.
+pub fn replay_command(binary: &str, replay_dir: &str, repro: &str) -> String {
     let path =
         if replay_dir.is_empty() { repro.to_string() } else { format!("{}/{repro}", replay_dir.trim_end_matches('/')) };
-    format!("faultline replay {}", shell_quote(&path))
+    format!("{binary} replay {}", shell_quote(&path))
 }
 
 /// Quotes a path for a POSIX shell when it needs quoting.

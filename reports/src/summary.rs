@@ -145,7 +145,7 @@ pub fn markdown(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord]
                 let _ = writeln!(s, "  - swarm: {}", md_escape(&row.swarm));
             }
             if !row.repro.is_empty() {
-                let _ = writeln!(s, "  - `{}`", replay_command(replay_dir, &row.repro).replace('`', "'"));
+                let _ = writeln!(s, "  - `{}`", replay_command(&info.binary, replay_dir, &row.repro).replace('`', "'"));
             }
         }
     }
@@ -160,6 +160,7 @@ mod tests {
     fn declared_marks_that_no_run_hit_are_flagged() {
         let info = SweepInfo {
             faultline_version: "test".into(),
+            binary: "faultline".into(),
             scenarios: vec![crate::ScenarioInfo {
                 name: "s".into(),
                 protocol: "p".into(),

@@ -161,6 +161,10 @@ pub struct RunReport {
     /// The last events before the end (for the space-time diagram).
     #[serde(skip)]
     pub recent: Vec<TraceRecord>,
+    /// Every event of the run, in order, when the caller asked for them
+    /// ([`Simulation::keep_trace`](crate::world::Simulation::keep_trace)); empty otherwise.
+    #[serde(skip)]
+    pub trace: Vec<TraceRecord>,
     /// The client history, kept for failing runs.
     #[serde(skip)]
     pub history_json: Option<serde_json::Value>,
@@ -306,6 +310,7 @@ pub(crate) fn build(i: Inputs<'_>) -> RunReport {
         faults: i.faults,
         op_timings: i.ops,
         recent: Vec::new(),
+        trace: Vec::new(),
         history_json: None,
         explicit_faults: Vec::new(),
     }
@@ -390,6 +395,7 @@ impl RunReport {
             faults: Vec::new(),
             op_timings: Vec::new(),
             recent: Vec::new(),
+            trace: Vec::new(),
             history_json: None,
             explicit_faults: Vec::new(),
         }

@@ -19,13 +19,27 @@ pub trait ProtocolRunner: Send + Sync {
     /// Checks everything about a scenario that depends on the protocol (its `[config]`, operator
     /// requests, bug names) without running it.
     fn validate(&self, scenario: &Scenario, bugs: &[String]) -> Result<(), ScenarioError>;
+    /// Runs one simulation with what `extras` asks for beyond the report.
+    fn run_with(&self, scenario: &Scenario, opts: &RunOptions, extras: RunExtras) -> Result<RunReport, ScenarioError>;
+
     /// Runs one simulation; `trace` receives the JSON-lines trace if given.
     fn run(
         &self,
         scenario: &Scenario,
         opts: &RunOptions,
         trace: Option<Box<dyn Write>>,
-    ) -> Result<RunReport, ScenarioError>;
+    ) -> Result<RunReport, ScenarioError> {
+        self.run_with(scenario, opts, RunExtras { trace, ..RunExtras::default() })
+    }
+}
+
+/// What a caller may ask of a run beyond its [`RunReport`]. None of it changes the run.
+#[derive(Default)]
+pub struct RunExtras {
+    /// Receives every event as a JSON line (the `--trace` file).
+    pub trace: Option<Box<dyn Write>>,
+    /// Keep every event's record in [`RunReport::trace`] (the determinism check compares them).
+    pub keep_trace: bool,
 }
 
 /// The [`ProtocolRunner`] of protocol `P`.
@@ -61,15 +75,13 @@ impl<P: Protocol> ProtocolRunner for Runner<P> {
         Simulation::<P>::new(scenario, &RunOptions { seed: 0, bugs: bugs.to_vec() }).map(|_| ())
     }
 
-    fn run(
-        &self,
-        scenario: &Scenario,
-        opts: &RunOptions,
-        trace: Option<Box<dyn Write>>,
-    ) -> Result<RunReport, ScenarioError> {
+    fn run_with(&self, scenario: &Scenario, opts: &RunOptions, extras: RunExtras) -> Result<RunReport, ScenarioError> {
         let mut sim = Simulation::<P>::new(scenario, opts)?;
-        if let Some(t) = trace {
+        if let Some(t) = extras.trace {
             sim = sim.with_trace(t);
+        }
+        if extras.keep_trace {
+            sim = sim.keep_trace();
         }
         // A protocol's failed assertion is a finding, not a crash of the tool: report it as a
         // violation so sweeps, repros and shrinking treat it like any other.
@@ -105,6 +117,10 @@ fn panic_report(
 pub struct Repro {
     /// The faultline version that wrote it.
     pub faultline_version: String,
+    /// The binary that wrote it (`faultline`, or a user's own, e.g. `faultline-raft-rs`): the one
+    /// that knows its protocol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<String>,
     /// The seed.
     pub seed: Seed,
     /// Planted bugs on.
@@ -129,6 +145,7 @@ impl Repro {
         scenario.source = None;
         Repro {
             faultline_version: env!("CARGO_PKG_VERSION").to_string(),
+            binary: None,
             seed: Seed(report.seed),
             bugs: report.bugs.clone(),
             trace_hash: report.trace_hash.clone(),
@@ -138,9 +155,19 @@ impl Repro {
         }
     }
 
+    /// The same repro, naming the binary that wrote it.
+    pub fn written_by(mut self, binary: &str) -> Repro {
+        self.binary = Some(binary.to_string());
+        self
+    }
+
     /// As TOML text.
     pub fn to_toml(&self) -> String {
-        let mut s = String::from("# faultline repro: `faultline replay THIS_FILE` re-runs it exactly.\n");
+        let bin = self.binary.as_deref().unwrap_or("faultline");
+        let mut s = format!(
+            "# faultline repro of protocol `{}`: `{bin} replay THIS_FILE` re-runs it exactly.\n",
+            self.scenario.protocol
+        );
         s += &toml::to_string(self).expect("a repro serializes");
         s
     }

@@ -191,6 +191,8 @@ pub struct Simulation<P: Protocol> {
     trace: TraceHasher,
     trace_out: Option<Box<dyn Write>>,
     recent: Vec<TraceRecord>,
+    /// Every record, when [`Simulation::keep_trace`] asked for them.
+    all: Option<Vec<TraceRecord>>,
     out: Vec<Command<P>>,
     stats: report::Counters,
     unknown: Option<String>,
@@ -314,6 +316,7 @@ impl<P: Protocol> Simulation<P> {
             trace: TraceHasher::default(),
             trace_out: None,
             recent: Vec::with_capacity(RECENT_EVENTS),
+            all: None,
             out: Vec::with_capacity(64),
             stats: report::Counters::default(),
             unknown: None,
@@ -327,6 +330,13 @@ impl<P: Protocol> Simulation<P> {
     /// Writes every event as a JSON line to `out` (the `--trace` file).
     pub fn with_trace(mut self, out: Box<dyn Write>) -> Self {
         self.trace_out = Some(out);
+        self
+    }
+
+    /// Keeps every event's [`TraceRecord`] in the report ([`RunReport::trace`]), so two runs
+    /// can be compared event by event (the determinism check).
+    pub fn keep_trace(mut self) -> Self {
+        self.all = Some(Vec::with_capacity(4096));
         self
     }
 
@@ -528,6 +538,9 @@ impl<P: Protocol> Simulation<P> {
         self.stats.events += 1;
         self.trace.record(self.now.0, kind, node, other, digest);
         let rec = TraceRecord { time_ns: self.now.0, kind, node, other, digest, sent_ns };
+        if let Some(all) = self.all.as_mut() {
+            all.push(rec);
+        }
         if self.recent.len() < RECENT_EVENTS {
             self.recent.push(rec);
         } else {
@@ -1056,6 +1069,7 @@ impl<P: Protocol> Simulation<P> {
             recent.rotate_left(total % RECENT_EVENTS);
         }
         report.recent = recent;
+        report.trace = self.all.take().unwrap_or_default();
         report.explicit_faults = std::mem::take(&mut self.explicit);
         if report.verdict != Verdict::Pass {
             // Kept for failure reports only: converting a long history costs as much as a run.

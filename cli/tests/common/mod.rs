@@ -10,6 +10,9 @@ use std::process::{Command, Output};
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_faultline"));
     c.env_remove("GITHUB_STEP_SUMMARY");
+    // Default output directories (`target/faultline`) are relative: keep them in the
+    // workspace's target directory, never in a source folder.
+    c.current_dir(root());
     c
 }
 

@@ -69,14 +69,14 @@ pub const LOCK_BUGS: &[BugInfo] = &[
     // Bugs of the Raft every cell server embeds, passed through to it: they show Raft's own
     // invariants run inside lock runs.
     BugInfo {
-        name: "raft.send-before-sync",
+        name: "lock.raft-send-before-sync",
         breaks: "a cell server acknowledges Raft entries before syncing them, so a crash loses entries the \
                  master counted as replicated",
         caught_by: "raft.ack-durable",
         scenarios: &["lock-failover"],
     },
     BugInfo {
-        name: "raft.term-in-memory",
+        name: "lock.raft-term-in-memory",
         breaks: "a cell server keeps its Raft term and vote only in memory: after a restart it can vote \
                  twice in a term, and two masters can be elected",
         caught_by: "raft.vote-durable",
@@ -86,7 +86,9 @@ pub const LOCK_BUGS: &[BugInfo] = &[
 
 /// The Raft bugs among `bugs`, for the Raft a cell server embeds.
 pub(crate) fn raft_bugs(bugs: Bugs) -> Bugs {
-    let names: Vec<String> = bugs.names().into_iter().filter(|n| n.starts_with("raft.")).map(String::from).collect();
+    // `lock.raft-X` is Raft's `raft.X`.
+    let names: Vec<String> =
+        bugs.names().into_iter().filter_map(|n| n.strip_prefix("lock.raft-")).map(|n| format!("raft.{n}")).collect();
     Bugs::resolve(faultline_raft::RAFT_BUGS, &names).expect("the lock declares only bugs Raft has")
 }
 

@@ -202,12 +202,12 @@ struct Mutations {
 impl Mutations {
     fn of(bugs: &Bugs) -> Mutations {
         Mutations {
-            no_sync: bugs.has("paxos.no-sync"),
-            own_value: bugs.has("paxos.own-value"),
-            ballot_no_node: bugs.has("paxos.ballot-no-node"),
-            skip_phase1: bugs.has("paxos.skip-phase1"),
-            no_dedup: bugs.has("paxos.no-dedup"),
-            accept_no_promise: bugs.has("paxos.accept-no-promise"),
+            no_sync: bugs.has("multipaxos.no-sync"),
+            own_value: bugs.has("multipaxos.own-value"),
+            ballot_no_node: bugs.has("multipaxos.ballot-no-node"),
+            skip_phase1: bugs.has("multipaxos.skip-phase1"),
+            no_dedup: bugs.has("multipaxos.no-dedup"),
+            accept_no_promise: bugs.has("multipaxos.accept-no-promise"),
         }
     }
 }
@@ -509,37 +509,37 @@ impl Protocol for MultiPaxos {
     const NAME: &'static str = "multipaxos";
     const BUGS: &'static [BugInfo] = &[
         BugInfo {
-            name: "paxos.no-sync",
+            name: "multipaxos.no-sync",
             breaks: "acceptors keep promises and accepted proposals only in memory: a restart forgets its promises",
             caught_by: ghost::PROMISE_MONOTONIC,
             scenarios: &["multipaxos-crash"],
         },
         BugInfo {
-            name: "paxos.own-value",
+            name: "multipaxos.own-value",
             breaks: "a new leader ignores the proposals its promise quorum reported and fills every slot with no-ops",
             caught_by: ghost::CHOSEN_STABLE,
             scenarios: &["multipaxos-failover"],
         },
         BugInfo {
-            name: "paxos.ballot-no-node",
+            name: "multipaxos.ballot-no-node",
             breaks: "ballots are bare rounds without the proposer id, so two leaders can share one",
             caught_by: ghost::BALLOT_UNIQUE,
             scenarios: &["multipaxos-partitions"],
         },
         BugInfo {
-            name: "paxos.skip-phase1",
+            name: "multipaxos.skip-phase1",
             breaks: "a leader elected after a fail-over skips phase 1 and proposes from its own log",
             caught_by: ghost::CHOSEN_STABLE,
             scenarios: &["multipaxos-failover"],
         },
         BugInfo {
-            name: "paxos.no-dedup",
+            name: "multipaxos.no-dedup",
             breaks: "commands are not deduplicated by request id: a retried command is proposed and applied again",
             caught_by: LINEARIZABLE,
             scenarios: &["multipaxos-lossy"],
         },
         BugInfo {
-            name: "paxos.accept-no-promise",
+            name: "multipaxos.accept-no-promise",
             breaks: "an acceptor accepts a ballot above its promise without raising the promise",
             caught_by: ghost::ACCEPTED_LE_PROMISED,
             scenarios: &["multipaxos-failover"],

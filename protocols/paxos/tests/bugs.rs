@@ -26,7 +26,7 @@ fn multipaxos_bugs_are_caught() {
 fn bug_tables_name_shipped_scenarios_of_their_protocol() {
     fn check<P: Protocol>() {
         for bug in P::BUGS {
-            assert!(bug.name.starts_with("paxos."), "{}", bug.name);
+            assert!(bug.name.starts_with(&format!("{}.", P::NAME)), "{}", bug.name);
             assert!(!bug.scenarios.is_empty(), "{}", bug.name);
             for name in bug.scenarios {
                 assert_eq!(scenario(name).protocol, P::NAME, "{} names {name}", bug.name);

@@ -1,7 +1,7 @@
 //! The subcommands.
 
-use crate::registry;
-use crate::Format;
+use crate::cli::Format;
+use crate::registry::Registry;
 use faultline_sim::check::Verdict;
 use faultline_sim::report::RunReport;
 use faultline_sim::runner::Repro;
@@ -62,12 +62,13 @@ fn open_trace(path: Option<&Path>) -> Result<Option<Box<dyn Write>>, String> {
 
 /// Runs one scenario with one seed: loads nothing, prints nothing.
 pub fn run_one(
+    reg: &Registry,
     scenario: &Scenario,
     seed: u64,
     bugs: &[String],
     trace: Option<Box<dyn Write>>,
 ) -> Result<RunReport, ScenarioError> {
-    let runner = registry::find(&scenario.protocol).map_err(|m| scenario.error_at_key("protocol", m))?;
+    let runner = reg.find(&scenario.protocol).map_err(|m| scenario.error_at_key("protocol", m))?;
     let started = Instant::now();
     let mut report = runner.run(scenario, &RunOptions { seed, bugs: bugs.to_vec() }, trace)?;
     report.wall_ms = started.elapsed().as_millis() as u64;
@@ -75,11 +76,11 @@ pub fn run_one(
 }
 
 /// Writes a repro for a failing run and returns its path.
-pub fn write_repro(scenario: &Scenario, report: &RunReport, dir: &Path) -> Result<PathBuf, String> {
+pub fn write_repro(reg: &Registry, scenario: &Scenario, report: &RunReport, dir: &Path) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create directory: {e}", dir.display()))?;
     let path = dir.join(format!("repro-{}-{}.toml", sanitize(&report.scenario), report.seed));
     let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, Repro::of(scenario, report).to_toml())
+    std::fs::write(&tmp, Repro::of(scenario, report).written_by(reg.binary()).to_toml())
         .and_then(|_| std::fs::rename(&tmp, &path))
         .map_err(|e| format!("{}: cannot write repro: {e}", path.display()))?;
     Ok(path)
@@ -98,7 +99,15 @@ fn print_report(report: &RunReport, format: Format) {
 }
 
 /// `faultline run`.
-pub fn run(path: &Path, seed: Option<u64>, bugs: &[String], trace: Option<&Path>, format: Format, out: &Path) -> u8 {
+pub fn run(
+    reg: &Registry,
+    path: &Path,
+    seed: Option<u64>,
+    bugs: &[String],
+    trace: Option<&Path>,
+    format: Format,
+    out: &Path,
+) -> u8 {
     let files = match scenario_files(path) {
         Ok(f) => f,
         Err(e) => {
@@ -128,7 +137,7 @@ pub fn run(path: &Path, seed: Option<u64>, bugs: &[String], trace: Option<&Path>
             }
         };
         let seed = seed.unwrap_or(scenario.seed.0);
-        let report = match run_one(&scenario, seed, bugs, trace) {
+        let report = match run_one(reg, &scenario, seed, bugs, trace) {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -138,8 +147,10 @@ pub fn run(path: &Path, seed: Option<u64>, bugs: &[String], trace: Option<&Path>
         };
         print_report(&report, format);
         if report.verdict == Verdict::Fail {
-            match write_repro(&scenario, &report, out) {
-                Ok(p) => eprintln!("repro written; replay it with:\n  faultline replay {}", p.display()),
+            match write_repro(reg, &scenario, &report, out) {
+                Ok(p) => {
+                    eprintln!("repro written; replay it with:\n  {}", reg.command("replay", &p.display().to_string()))
+                }
                 Err(e) => eprintln!("warning: {e}"),
             }
         }
@@ -149,7 +160,7 @@ pub fn run(path: &Path, seed: Option<u64>, bugs: &[String], trace: Option<&Path>
 }
 
 /// `faultline replay`.
-pub fn replay(path: &Path, trace: Option<&Path>, format: Format) -> u8 {
+pub fn replay(reg: &Registry, path: &Path, trace: Option<&Path>, format: Format) -> u8 {
     let repro = match Repro::load(path) {
         Ok(r) => r,
         Err(e) => {
@@ -171,7 +182,7 @@ pub fn replay(path: &Path, trace: Option<&Path>, format: Format) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let report = match run_one(&repro.scenario, repro.seed.0, &repro.bugs, trace) {
+    let report = match run_one(reg, &repro.scenario, repro.seed.0, &repro.bugs, trace) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {}: {e}", path.display());
@@ -191,10 +202,10 @@ pub fn replay(path: &Path, trace: Option<&Path>, format: Format) -> u8 {
 }
 
 /// `faultline bugs`.
-pub fn bugs(protocol: Option<&str>, format: Format) -> u8 {
-    let runners = registry::runners();
+pub fn bugs(reg: &Registry, protocol: Option<&str>, format: Format) -> u8 {
+    let runners = reg.runners();
     if let Some(p) = protocol {
-        if let Err(e) = registry::find(p) {
+        if let Err(e) = reg.find(p) {
             eprintln!("error: {e}");
             return EXIT_BAD_INPUT;
         }

@@ -19,7 +19,7 @@
 //! The effort is bounded by `--max-runs` re-runs.
 
 use crate::commands::{run_one, EXIT_BAD_INPUT};
-use crate::registry;
+use crate::registry::Registry;
 use faultline_sim::check::Verdict;
 use faultline_sim::report::RunReport;
 use faultline_sim::runner::{ProtocolRunner, Repro};
@@ -60,10 +60,11 @@ impl Size {
 }
 
 /// One shrinking step.
-type Step = fn(&mut Shrinker);
+type Step<'r> = fn(&mut Shrinker<'r>);
 
-struct Shrinker {
-    runner: &'static dyn ProtocolRunner,
+struct Shrinker<'r> {
+    reg: &'r Registry<'r>,
+    runner: &'r dyn ProtocolRunner,
     seed: u64,
     bugs: Vec<String>,
     target: String,
@@ -74,7 +75,7 @@ struct Shrinker {
     best_report: RunReport,
 }
 
-impl Shrinker {
+impl Shrinker<'_> {
     fn budget_left(&self) -> bool {
         self.runs < self.max_runs
     }
@@ -89,7 +90,7 @@ impl Shrinker {
             return false;
         }
         self.runs += 1;
-        match run_one(&cand, self.seed, &self.bugs, None) {
+        match run_one(self.reg, &cand, self.seed, &self.bugs, None) {
             Ok(r) if r.verdict == Verdict::Fail && r.first_invariant() == Some(self.target.as_str()) => {
                 self.best = cand;
                 self.best_report = r;
@@ -387,7 +388,7 @@ fn default_output(input: &Path) -> PathBuf {
 
 /// `faultline shrink`. Exits 1 when it wrote a (smaller or equal) repro that fails the same
 /// invariant, 2 when the repro cannot be read or does not fail.
-pub fn shrink(input: &Path, output: Option<&Path>, max_runs: u32) -> u8 {
+pub fn shrink(reg: &Registry, input: &Path, output: Option<&Path>, max_runs: u32) -> u8 {
     let repro = match Repro::load(input) {
         Ok(r) => r,
         Err(e) => {
@@ -395,7 +396,7 @@ pub fn shrink(input: &Path, output: Option<&Path>, max_runs: u32) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let runner = match registry::find(&repro.scenario.protocol) {
+    let runner = match reg.find(&repro.scenario.protocol) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {}: {e}", input.display());
@@ -403,7 +404,7 @@ pub fn shrink(input: &Path, output: Option<&Path>, max_runs: u32) -> u8 {
         }
     };
     let seed = repro.seed.0;
-    let first = match run_one(&repro.scenario, seed, &repro.bugs, None) {
+    let first = match run_one(reg, &repro.scenario, seed, &repro.bugs, None) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {}: {e}", input.display());
@@ -430,6 +431,7 @@ pub fn shrink(input: &Path, output: Option<&Path>, max_runs: u32) -> u8 {
     let before = Size::of(&repro.scenario, &first);
     println!("shrinking {} (seed={seed}, invariant {target}), at most {max_runs} re-runs", input.display());
     let mut sh = Shrinker {
+        reg,
         runner,
         seed,
         bugs: repro.bugs.clone(),
@@ -446,7 +448,7 @@ pub fn shrink(input: &Path, output: Option<&Path>, max_runs: u32) -> u8 {
     if !made_explicit {
         println!("note: the explicit fault schedule did not fail the same way; keeping the original faults");
     }
-    let steps: [(&str, Step); 6] = [
+    let steps: [(&str, Step<'_>); 6] = [
         ("drop fault events", Shrinker::ddmin_faults),
         ("shorten fault windows", Shrinker::shorten_windows),
         ("cut clients and operations", Shrinker::cut_clients_and_ops),
@@ -471,10 +473,10 @@ pub fn shrink(input: &Path, output: Option<&Path>, max_runs: u32) -> u8 {
         sh.pair_windows();
     }
     let after = Size::of(&sh.best, &sh.best_report);
-    let mut out = Repro::of(&sh.best, &sh.best_report);
+    let mut out = Repro::of(&sh.best, &sh.best_report).written_by(reg.binary());
     out.notes = repro.notes.clone();
     out.notes.push(format!(
-        "shrunk by `faultline shrink` from {} in {} re-runs, same seed and invariant {target}: faults {}→{}, clients {}→{}, \
+        "shrunk by `shrink` from {} in {} re-runs, same seed and invariant {target}: faults {}→{}, clients {}→{}, \
          ops {}→{}, duration_ms {}→{}, nodes {}→{}, events {}→{}",
         input.display(),
         sh.runs,
@@ -498,9 +500,6 @@ pub fn shrink(input: &Path, output: Option<&Path>, max_runs: u32) -> u8 {
     }
     print_sizes(before, after);
     println!("{} re-runs; still fails {target} (trace hash {})", sh.runs, sh.best_report.trace_hash);
-    println!(
-        "shrunk repro written; replay it with:\n  faultline replay {}",
-        faultline_reports::shell_quote(&path.display().to_string())
-    );
+    println!("shrunk repro written; replay it with:\n  {}", reg.command("replay", &path.display().to_string()));
     1
 }

@@ -7,7 +7,8 @@
 //! journal sorted by (scenario, seed), so the outputs do not depend on `--jobs`.
 
 use crate::commands::{run_one, sanitize, scenario_files, worst, EXIT_BAD_INPUT};
-use crate::{registry, swarm};
+use crate::registry::Registry;
+use crate::swarm;
 use faultline_reports::{journal, RunRecord, ScenarioInfo, SweepInfo};
 use faultline_sim::check::Verdict;
 use faultline_sim::runner::Repro;
@@ -59,9 +60,19 @@ pub fn parse_seeds(s: &str) -> Result<Seeds, String> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Partition {
     /// `count:M/N`: the Mth of every N (scenario, seed) pairs, round-robin over the sweep's list.
-    Count { m: u64, n: u64 },
+    Count {
+        /// This shard, 1-based.
+        m: u64,
+        /// Shards in all.
+        n: u64,
+    },
     /// `hash:M/N`: the pairs whose stable hash of (scenario name, seed) is M-1 modulo N.
-    Hash { m: u64, n: u64 },
+    Hash {
+        /// This shard, 1-based.
+        m: u64,
+        /// Shards in all.
+        n: u64,
+    },
 }
 
 impl std::fmt::Display for Partition {
@@ -129,6 +140,8 @@ pub struct Args {
     pub fail_fast: bool,
     /// Skip runs already in the output directory's journal.
     pub resume: bool,
+    /// Run every Nth run twice and fail it as `sim.nondeterminism` if the runs differ.
+    pub check_determinism: Option<u64>,
 }
 
 /// A loaded, validated scenario of the sweep.
@@ -138,7 +151,7 @@ struct Prepared {
 }
 
 /// Loads every scenario, checks names are unique and that every bug applies to some scenario.
-fn prepare(paths: &[PathBuf], bugs: &[String]) -> Result<(Vec<Prepared>, Vec<ScenarioInfo>), String> {
+fn prepare(reg: &Registry, paths: &[PathBuf], bugs: &[String]) -> Result<(Vec<Prepared>, Vec<ScenarioInfo>), String> {
     let mut files = Vec::new();
     for p in paths {
         files.extend(scenario_files(p)?);
@@ -152,10 +165,8 @@ fn prepare(paths: &[PathBuf], bugs: &[String]) -> Result<(Vec<Prepared>, Vec<Sce
         if !names.insert(scenario.name.clone()) {
             return Err(format!("{}: scenario name `{}` appears twice in the sweep", f.display(), scenario.name));
         }
-        let runner =
-            registry::find(&scenario.protocol).map_err(|m| scenario.error_at_key("protocol", m).to_string())?;
-        // A bug applies to the scenarios whose protocol declares it (a protocol family may
-        // share bugs: multipaxos declares paxos.* bugs too).
+        let runner = reg.find(&scenario.protocol).map_err(|m| scenario.error_at_key("protocol", m).to_string())?;
+        // A bug applies to the scenarios whose protocol declares it.
         let mine: Vec<String> =
             bugs.iter().filter(|b| runner.bugs().iter().any(|x| x.name == b.as_str())).cloned().collect();
         used.extend(mine.iter().cloned());
@@ -169,7 +180,7 @@ fn prepare(paths: &[PathBuf], bugs: &[String]) -> Result<(Vec<Prepared>, Vec<Sce
         prepared.push(Prepared { scenario, bugs: mine });
     }
     if let Some(b) = bugs.iter().find(|b| !used.contains(*b)) {
-        let known: Vec<&str> = registry::runners().iter().flat_map(|r| r.bugs().iter().map(|b| b.name)).collect();
+        let known: Vec<&str> = reg.runners().iter().flat_map(|r| r.bugs().iter().map(|b| b.name)).collect();
         return Err(format!(
             "--bug {b}: no scenario of the sweep runs a protocol that declares it (known bugs: {})",
             known.join(", ")
@@ -180,13 +191,14 @@ fn prepare(paths: &[PathBuf], bugs: &[String]) -> Result<(Vec<Prepared>, Vec<Sce
 
 /// Writes a failing run's repro (with the swarm draw in its notes) and returns its file name.
 fn write_repro(
+    reg: &Registry,
     scenario: &Scenario,
     report: &faultline_sim::report::RunReport,
     swarm: Option<&str>,
     out: &Path,
 ) -> Result<String, String> {
     let name = format!("repro-{}-{}.toml", sanitize(&report.scenario), report.seed);
-    let mut repro = Repro::of(scenario, report);
+    let mut repro = Repro::of(scenario, report).written_by(reg.binary());
     if let Some(s) = swarm {
         repro.notes.push(format!(
             "swarm testing: the scenario below is the swarm-modified one; options drawn for seed {}: {s}",
@@ -198,22 +210,37 @@ fn write_repro(
     Ok(name)
 }
 
-fn run_pair(p: &Prepared, index: usize, seed: u64, swarm_on: bool, out: &Path) -> Result<RunRecord, String> {
-    let (scenario, draw) = if swarm_on {
-        let (s, d) = swarm::draw(&p.scenario, seed);
+/// One run of the sweep: which scenario, which seed, and its position in the whole sweep's
+/// order (what `--check-determinism N` and `count:M/N` count).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Pair {
+    scenario: usize,
+    seed: u64,
+    position: u64,
+}
+
+fn run_pair(reg: &Registry, p: &Prepared, pair: Pair, args: &Args) -> Result<RunRecord, String> {
+    let (scenario, draw) = if args.swarm {
+        let (s, d) = swarm::draw(&p.scenario, pair.seed);
         (std::borrow::Cow::Owned(s), Some(d))
     } else {
         (std::borrow::Cow::Borrowed(&p.scenario), None)
     };
     let started = Instant::now();
-    let report = run_one(&scenario, seed, &p.bugs, None).map_err(|e| e.to_string())?;
+    let twice = args.check_determinism.is_some_and(|n| pair.position.is_multiple_of(n));
+    let mut report = if twice {
+        crate::determinism::run_twice(reg, &scenario, pair.seed, &p.bugs).map_err(|e| e.to_string())?.0
+    } else {
+        run_one(reg, &scenario, pair.seed, &p.bugs, None).map_err(|e| e.to_string())?
+    };
     let wall_us = started.elapsed().as_micros() as u64;
+    report.wall_ms = wall_us / 1000;
     let repro = if report.verdict == Verdict::Fail {
-        Some(write_repro(&scenario, &report, draw.as_deref(), out)?)
+        Some(write_repro(reg, &scenario, &report, draw.as_deref(), &args.out)?)
     } else {
         None
     };
-    Ok(RunRecord::of(index, scenario.duration_ms.0, &report, wall_us, repro, draw))
+    Ok(RunRecord::of(pair.scenario, scenario.duration_ms.0, &report, wall_us, repro, draw))
 }
 
 /// Exit code of a set of records: 1 if any failed, else 3 if any was inconclusive, else 0.
@@ -244,7 +271,7 @@ pub fn print_outcome(records: &[RunRecord], out: &Path, info: &SweepInfo) {
             println!("  swarm: {}", row.swarm);
         }
         if !row.repro.is_empty() {
-            println!("  {}", faultline_reports::replay_command(&replay_dir, &row.repro));
+            println!("  {}", faultline_reports::replay_command(&info.binary, &replay_dir, &row.repro));
         }
     }
     for st in faultline_reports::stats::per_scenario(info, records) {
@@ -290,17 +317,31 @@ pub fn append_step_summary(out: &Path) {
     }
 }
 
-/// `faultline sweep`.
-pub fn sweep(args: Args) -> u8 {
-    let (prepared, infos) = match prepare(&args.paths, &args.bugs) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
+/// What a sweep did.
+pub struct Outcome {
+    /// The sweep's description (as `sweep.json` holds it).
+    pub info: SweepInfo,
+    /// Every run of this shard recorded so far (resumed ones included), in report order.
+    pub records: Vec<RunRecord>,
+    /// Runs executed by this invocation.
+    pub ran: usize,
+    /// Wall time of this invocation's runs.
+    pub elapsed: std::time::Duration,
+    /// Threads used.
+    pub jobs: usize,
+    /// Events of this invocation's runs.
+    pub new_events: u64,
+    /// An error that stopped the sweep after it started (the reports hold what finished).
+    pub error: Option<String>,
+}
+
+/// Runs a sweep and writes its reports; prints nothing but the progress bar (when `progress`
+/// and standard error is a terminal). An `Err` is bad input: nothing ran.
+pub fn execute(reg: &Registry, args: &Args, progress: bool) -> Result<Outcome, String> {
+    let (prepared, infos) = prepare(reg, &args.paths, &args.bugs)?;
     let info = SweepInfo {
         faultline_version: env!("CARGO_PKG_VERSION").to_string(),
+        binary: reg.binary().to_string(),
         scenarios: infos,
         seed_start: args.seeds.start,
         seed_end: args.seeds.end,
@@ -309,21 +350,18 @@ pub fn sweep(args: Args) -> u8 {
         partition: args.partition.map(|p| p.to_string()),
     };
     // The (scenario, seed) pairs of this shard, in sweep order.
-    let mut work: Vec<(usize, u64)> = Vec::new();
+    let mut work: Vec<Pair> = Vec::new();
     let mut position = 0u64;
     for (i, p) in prepared.iter().enumerate() {
         for seed in args.seeds.start..args.seeds.end {
             if args.partition.is_none_or(|part| part.contains(position, &p.scenario.name, seed)) {
-                work.push((i, seed));
+                work.push(Pair { scenario: i, seed, position });
             }
             position += 1;
         }
     }
     let out = &args.out;
-    if let Err(e) = std::fs::create_dir_all(out) {
-        eprintln!("error: {}: cannot create output directory: {e}", out.display());
-        return EXIT_BAD_INPUT;
-    }
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: cannot create output directory: {e}", out.display()))?;
     let info_path = out.join(journal::INFO_FILE);
     let journal_path = journal::path(out);
     let (mut records, keep_bytes) = if args.resume {
@@ -331,27 +369,17 @@ pub fn sweep(args: Args) -> u8 {
             Ok(text) => match serde_json::from_str::<SweepInfo>(&text) {
                 Ok(old) if old.same_sweep(&info) && old.partition == info.partition => {}
                 Ok(_) => {
-                    eprintln!(
-                        "error: --resume: {} holds the results of a different sweep (other scenarios, seeds, bugs, swarm \
+                    return Err(format!(
+                        "--resume: {} holds the results of a different sweep (other scenarios, seeds, bugs, swarm \
                          or partition); use another --out or drop --resume",
                         out.display()
-                    );
-                    return EXIT_BAD_INPUT;
+                    ))
                 }
-                Err(e) => {
-                    eprintln!("error: {}: {e}", info_path.display());
-                    return EXIT_BAD_INPUT;
-                }
+                Err(e) => return Err(format!("{}: {e}", info_path.display())),
             },
             Err(_) => eprintln!("note: --resume: nothing to resume in {}, starting afresh", out.display()),
         }
-        match journal::read(&journal_path) {
-            Ok(x) => x,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_BAD_INPUT;
-            }
-        }
+        journal::read(&journal_path)?
     } else {
         // A new sweep: reports of an earlier one in the same directory must not linger.
         for f in faultline_reports::REPORT_FILES {
@@ -359,44 +387,40 @@ pub fn sweep(args: Args) -> u8 {
         }
         (Vec::new(), 0)
     };
-    let wanted: BTreeSet<(usize, u64)> = work.iter().copied().collect();
+    let wanted: BTreeSet<(usize, u64)> = work.iter().map(|p| (p.scenario, p.seed)).collect();
     records.retain(|r| {
         wanted.contains(&r.key()) && info.scenarios.get(r.scenario_index).is_some_and(|s| s.name == r.row.scenario)
     });
     let done: BTreeSet<(usize, u64)> = records.iter().map(RunRecord::key).collect();
-    let pending: Vec<(usize, u64)> = work.iter().copied().filter(|k| !done.contains(k)).collect();
-    if let Err(e) =
-        faultline_reports::write_atomic(&info_path, serde_json::to_string_pretty(&info).expect("serializes").as_bytes())
-    {
-        eprintln!("error: {}: {e}", info_path.display());
-        return EXIT_BAD_INPUT;
-    }
-    let mut jw = match journal::Writer::open(&journal_path, keep_bytes) {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("error: {}: {e}", journal_path.display());
-            return EXIT_BAD_INPUT;
-        }
-    };
+    let pending: Vec<Pair> = work.iter().copied().filter(|p| !done.contains(&(p.scenario, p.seed))).collect();
+    faultline_reports::write_atomic(&info_path, serde_json::to_string_pretty(&info).expect("serializes").as_bytes())
+        .map_err(|e| format!("{}: {e}", info_path.display()))?;
+    let mut jw =
+        journal::Writer::open(&journal_path, keep_bytes).map_err(|e| format!("{}: {e}", journal_path.display()))?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    println!(
-        "sweep: {} scenarios × seeds {}{}{} = {} runs{} on {jobs} threads",
-        prepared.len(),
-        info.seeds(),
-        if args.swarm { " (swarm)" } else { "" },
-        args.partition.map_or(String::new(), |p| format!(", shard {p}")),
-        work.len(),
-        if done.is_empty() { String::new() } else { format!(" ({} already done, resuming)", done.len()) },
-    );
+    if progress {
+        println!(
+            "sweep: {} scenarios × seeds {}{}{} = {} runs{}{} on {jobs} threads",
+            prepared.len(),
+            info.seeds(),
+            if args.swarm { " (swarm)" } else { "" },
+            args.partition.map_or(String::new(), |p| format!(", shard {p}")),
+            work.len(),
+            if done.is_empty() { String::new() } else { format!(" ({} already done, resuming)", done.len()) },
+            args.check_determinism.map_or(String::new(), |n| if n == 1 {
+                ", each run twice (determinism check)".to_string()
+            } else {
+                format!(", every {n}th run twice (determinism check)")
+            }),
+        );
+    }
 
-    let pool = match rayon::ThreadPoolBuilder::new().num_threads(jobs).thread_name(|i| format!("sweep-{i}")).build() {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: cannot start {jobs} threads: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let bar = if std::io::stderr().is_terminal() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("sweep-{i}"))
+        .build()
+        .map_err(|e| format!("cannot start {jobs} threads: {e}"))?;
+    let bar = if progress && std::io::stderr().is_terminal() {
         ProgressBar::with_draw_target(Some(pending.len() as u64), ProgressDrawTarget::stderr())
     } else {
         ProgressBar::hidden()
@@ -411,18 +435,19 @@ pub fn sweep(args: Args) -> u8 {
     let mut error: Option<String> = None;
     let mut failed_now = 0u64;
     let mut new_events = 0u64;
+    let mut ran = 0usize;
     let mut last_flush = Instant::now();
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::channel::<Result<RunRecord, String>>();
-        let (prepared, pending, stop, out, swarm_on) = (&prepared, &pending, &stop, out.as_path(), args.swarm);
+        let (prepared, pending, stop) = (&prepared, &pending, &stop);
         let pool = &pool;
         scope.spawn(move || {
             pool.install(|| {
-                pending.par_iter().with_max_len(1).for_each_with(tx, |tx, &(i, seed)| {
+                pending.par_iter().with_max_len(1).for_each_with(tx, |tx, &pair| {
                     if stop.load(Ordering::Relaxed) {
                         return;
                     }
-                    let _ = tx.send(run_pair(&prepared[i], i, seed, swarm_on, out));
+                    let _ = tx.send(run_pair(reg, &prepared[pair.scenario], pair, args));
                 });
             });
         });
@@ -434,6 +459,7 @@ pub fn sweep(args: Args) -> u8 {
                         stop.store(true, Ordering::Relaxed);
                     }
                     new_events += rec.row.events;
+                    ran += 1;
                     if rec.row.verdict() == Verdict::Fail {
                         failed_now += 1;
                         bar.set_message(format!("{failed_now} failed"));
@@ -467,24 +493,36 @@ pub fn sweep(args: Args) -> u8 {
     faultline_reports::sort_records(&mut records);
     let replay_dir = out.display().to_string();
     if let Err(e) = faultline_reports::write_all(out, &info, &replay_dir, &records) {
-        eprintln!("error: {}: cannot write reports: {e}", out.display());
-        return EXIT_BAD_INPUT;
+        error.get_or_insert(format!("{}: cannot write reports: {e}", out.display()));
     }
-    append_step_summary(out);
-    if let Some(e) = error {
+    Ok(Outcome { info, records, ran, elapsed, jobs, new_events, error })
+}
+
+/// `faultline sweep`.
+pub fn sweep(reg: &Registry, args: Args) -> u8 {
+    let o = match execute(reg, &args, true) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    append_step_summary(&args.out);
+    if let Some(e) = &o.error {
         eprintln!("error: {e}");
         return EXIT_BAD_INPUT;
     }
-    let secs = elapsed.as_secs_f64();
+    let secs = o.elapsed.as_secs_f64();
     println!(
-        "ran {} runs in {:.2}s wall on {jobs} threads ({:.0} runs/s, {:.0} events/s)",
-        pending.len().min(records.len()),
+        "ran {} runs in {:.2}s wall on {} threads ({:.0} runs/s, {:.0} events/s)",
+        o.ran,
         secs,
-        pending.len() as f64 / secs.max(1e-9),
-        new_events as f64 / secs.max(1e-9)
+        o.jobs,
+        o.ran as f64 / secs.max(1e-9),
+        o.new_events as f64 / secs.max(1e-9)
     );
-    print_outcome(&records, out, &info);
-    exit_code(&records)
+    print_outcome(&o.records, &args.out, &o.info);
+    exit_code(&o.records)
 }
 
 #[cfg(test)]
