@@ -89,7 +89,7 @@ enum Command {
         #[arg(long)]
         format: Option<String>,
         /// Initial value of a register (an integer or nil; default nil).
-        #[arg(long, value_name = "VALUE")]
+        #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
         init: Option<String>,
         /// Write an HTML explanation of the non-linearizable histories to this file.
         #[arg(long, value_name = "FILE.html")]
@@ -263,6 +263,7 @@ impl<'a> App<'a> {
 
     /// Runs the command this process was started with and returns its exit code.
     pub fn main(&self) -> ExitCode {
+        crate::out::catch_interrupts();
         ExitCode::from(self.run_from(std::env::args_os()))
     }
 }

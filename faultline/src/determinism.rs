@@ -85,7 +85,11 @@ pub fn run_twice(
 ) -> Result<(RunReport, Option<Divergence>), ScenarioError> {
     let runner = reg.find(&scenario.protocol).map_err(|m| scenario.error_at_key("protocol", m))?;
     let opts = RunOptions { seed, bugs: bugs.to_vec() };
-    let keep = || RunExtras { keep_trace: true, ..RunExtras::default() };
+    let keep = || RunExtras {
+        keep_trace: true,
+        watchdog: Some(crate::out::watchdog(scenario.limits.wall_ms, false)),
+        ..RunExtras::default()
+    };
     let mut first = runner.run_with(scenario, &opts, keep())?;
     let second = runner.run_with(scenario, &opts, keep())?;
     let divergence = first_divergence(&first.trace, &second.trace);

@@ -4,6 +4,7 @@
 
 use crate::commands::EXIT_BAD_INPUT;
 use crate::sweep::{append_step_summary, exit_code, print_outcome};
+use crate::{errln, outln};
 use faultline_reports::{journal, RunRecord, SweepInfo};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -27,13 +28,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> u8 {
         let (info, recs) = match load_shard(dir) {
             Ok(x) => x,
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 return EXIT_BAD_INPUT;
             }
         };
         if let Some(m) = &merged {
             if !m.same_sweep(&info) {
-                eprintln!(
+                errln!(
                     "error: {}: not a shard of the same sweep as {} (scenarios, seeds, bugs and swarm must agree)",
                     dir.display(),
                     dirs[0].display()
@@ -45,7 +46,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> u8 {
         }
         if let Some(p) = &info.partition {
             if !partitions.insert(p.clone()) {
-                eprintln!("warning: shard {p} given twice; its runs are counted once");
+                errln!("warning: shard {p} given twice; its runs are counted once");
             }
         }
         // Copy the repro files next to the merged report, so its replay commands work.
@@ -53,21 +54,21 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> u8 {
             for r in recs.iter().filter(|r| !r.row.repro.is_empty()) {
                 let (from, to) = (dir.join(&r.row.repro), out.join(&r.row.repro));
                 if let Err(e) = std::fs::create_dir_all(out).and_then(|_| std::fs::copy(&from, &to).map(|_| ())) {
-                    eprintln!("warning: {}: cannot copy to {}: {e}", from.display(), to.display());
+                    errln!("warning: {}: cannot copy to {}: {e}", from.display(), to.display());
                 }
             }
         }
         records.extend(recs);
     }
     let Some(mut info) = merged else {
-        eprintln!("error: no shard directories given");
+        errln!("error: no shard directories given");
         return EXIT_BAD_INPUT;
     };
     info.partition = None;
     faultline_reports::sort_records(&mut records);
     let missing = info.total_runs().saturating_sub(records.len() as u64);
     if missing > 0 {
-        eprintln!(
+        errln!(
             "warning: the shards hold {} of the sweep's {} runs ({missing} missing: a shard not given, interrupted or \
              stopped by --fail-fast)",
             records.len(),
@@ -75,7 +76,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> u8 {
         );
     }
     if let Err(e) = std::fs::create_dir_all(out) {
-        eprintln!("error: {}: cannot create: {e}", out.display());
+        errln!("error: {}: cannot create: {e}", out.display());
         return EXIT_BAD_INPUT;
     }
     // The merged directory is itself a sweep's output: it can be merged or resumed again.
@@ -93,11 +94,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> u8 {
         })
         .and_then(|_| faultline_reports::write_all(out, &info, &out.display().to_string(), &records));
     if let Err(e) = written {
-        eprintln!("error: {}: cannot write the merged report: {e}", out.display());
+        errln!("error: {}: cannot write the merged report: {e}", out.display());
         return EXIT_BAD_INPUT;
     }
     append_step_summary(out);
-    println!("merged {} shard directories: {} of {} runs", dirs.len(), records.len(), info.total_runs());
+    outln!("merged {} shard directories: {} of {} runs", dirs.len(), records.len(), info.total_runs());
     print_outcome(&records, out, &info);
     exit_code(&records)
 }

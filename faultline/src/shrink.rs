@@ -20,6 +20,7 @@
 
 use crate::commands::{run_one, EXIT_BAD_INPUT};
 use crate::registry::Registry;
+use crate::{errln, outln};
 use faultline_sim::check::Verdict;
 use faultline_sim::report::RunReport;
 use faultline_sim::runner::{ProtocolRunner, Repro};
@@ -366,7 +367,7 @@ fn with_nodes(s: &Scenario, k: u32) -> Option<Scenario> {
 }
 
 fn print_sizes(before: Size, after: Size) {
-    println!("{:<12} {:>10} {:>10}", "", "before", "after");
+    outln!("{:<12} {:>10} {:>10}", "", "before", "after");
     let rows: [(&str, u64, u64); 6] = [
         ("faults", before.faults as u64, after.faults as u64),
         ("clients", u64::from(before.clients), u64::from(after.clients)),
@@ -376,7 +377,7 @@ fn print_sizes(before: Size, after: Size) {
         ("events", before.events, after.events),
     ];
     for (name, b, a) in rows {
-        println!("{name:<12} {b:>10} {a:>10}");
+        outln!("{name:<12} {b:>10} {a:>10}");
     }
 }
 
@@ -392,14 +393,14 @@ pub fn shrink(reg: &Registry, input: &Path, output: Option<&Path>, max_runs: u32
     let repro = match Repro::load(input) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return EXIT_BAD_INPUT;
         }
     };
     let runner = match reg.find(&repro.scenario.protocol) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {}: {e}", input.display());
+            errln!("error: {}: {e}", input.display());
             return EXIT_BAD_INPUT;
         }
     };
@@ -407,12 +408,12 @@ pub fn shrink(reg: &Registry, input: &Path, output: Option<&Path>, max_runs: u32
     let first = match run_one(reg, &repro.scenario, seed, &repro.bugs, None) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {}: {e}", input.display());
+            errln!("error: {}: {e}", input.display());
             return EXIT_BAD_INPUT;
         }
     };
     let Some(target) = repro.invariant.clone().or_else(|| first.first_invariant().map(String::from)) else {
-        eprintln!(
+        errln!(
             "error: {}: the run does not fail (verdict {}): nothing to shrink",
             input.display(),
             first.verdict.as_str()
@@ -420,7 +421,7 @@ pub fn shrink(reg: &Registry, input: &Path, output: Option<&Path>, max_runs: u32
         return EXIT_BAD_INPUT;
     };
     if first.verdict != Verdict::Fail || first.first_invariant() != Some(target.as_str()) {
-        eprintln!(
+        errln!(
             "error: {}: the run does not fail `{target}` first (verdict {}, first violation {}): nothing to shrink",
             input.display(),
             first.verdict.as_str(),
@@ -429,7 +430,7 @@ pub fn shrink(reg: &Registry, input: &Path, output: Option<&Path>, max_runs: u32
         return EXIT_BAD_INPUT;
     }
     let before = Size::of(&repro.scenario, &first);
-    println!("shrinking {} (seed={seed}, invariant {target}), at most {max_runs} re-runs", input.display());
+    outln!("shrinking {} (seed={seed}, invariant {target}), at most {max_runs} re-runs", input.display());
     let mut sh = Shrinker {
         reg,
         runner,
@@ -446,7 +447,7 @@ pub fn shrink(reg: &Registry, input: &Path, output: Option<&Path>, max_runs: u32
     explicit.nemesis = None;
     let made_explicit = sh.try_keep(explicit);
     if !made_explicit {
-        println!("note: the explicit fault schedule did not fail the same way; keeping the original faults");
+        outln!("note: the explicit fault schedule did not fail the same way; keeping the original faults");
     }
     let steps: [(&str, Step<'_>); 6] = [
         ("drop fault events", Shrinker::ddmin_faults),
@@ -461,7 +462,7 @@ pub fn shrink(reg: &Registry, input: &Path, output: Option<&Path>, max_runs: u32
             continue;
         }
         step(&mut sh);
-        println!(
+        outln!(
             "  {name}: {} faults, {} events ({} re-runs so far)",
             sh.best.faults.len(),
             sh.best_report.events,
@@ -495,11 +496,11 @@ pub fn shrink(reg: &Registry, input: &Path, output: Option<&Path>, max_runs: u32
     ));
     let path = output.map_or_else(|| default_output(input), Path::to_path_buf);
     if let Err(e) = faultline_reports::write_atomic(&path, out.to_toml().as_bytes()) {
-        eprintln!("error: {}: cannot write: {e}", path.display());
+        errln!("error: {}: cannot write: {e}", path.display());
         return EXIT_BAD_INPUT;
     }
     print_sizes(before, after);
-    println!("{} re-runs; still fails {target} (trace hash {})", sh.runs, sh.best_report.trace_hash);
-    println!("shrunk repro written; replay it with:\n  {}", reg.command("replay", &path.display().to_string()));
+    outln!("{} re-runs; still fails {target} (trace hash {})", sh.runs, sh.best_report.trace_hash);
+    outln!("shrunk repro written; replay it with:\n  {}", reg.command("replay", &path.display().to_string()));
     1
 }

@@ -6,9 +6,10 @@
 //! collecting thread, in whatever order they finish; every report is then written from the
 //! journal sorted by (scenario, seed), so the outputs do not depend on `--jobs`.
 
-use crate::commands::{run_one, sanitize, scenario_files, worst, EXIT_BAD_INPUT};
+use crate::commands::{run_one, scenario_files, worst, EXIT_BAD_INPUT};
 use crate::registry::Registry;
 use crate::swarm;
+use crate::{errln, outln};
 use faultline_reports::{journal, RunRecord, ScenarioInfo, SweepInfo};
 use faultline_sim::check::Verdict;
 use faultline_sim::runner::Repro;
@@ -161,7 +162,8 @@ fn prepare(reg: &Registry, paths: &[PathBuf], bugs: &[String]) -> Result<(Vec<Pr
     let mut names = BTreeSet::new();
     let mut used = BTreeSet::new();
     for f in files {
-        let scenario = Scenario::load(&f).map_err(|e| e.to_string())?;
+        let input = crate::commands::load_input(&f).map_err(|e| e.to_string())?;
+        let scenario = input.scenario;
         if !names.insert(scenario.name.clone()) {
             return Err(format!("{}: scenario name `{}` appears twice in the sweep", f.display(), scenario.name));
         }
@@ -170,6 +172,8 @@ fn prepare(reg: &Registry, paths: &[PathBuf], bugs: &[String]) -> Result<(Vec<Pr
         let mine: Vec<String> =
             bugs.iter().filter(|b| runner.bugs().iter().any(|x| x.name == b.as_str())).cloned().collect();
         used.extend(mine.iter().cloned());
+        // A repro file brings its own planted bugs.
+        let mine = crate::commands::union(&input.bugs, &mine);
         runner.validate(&scenario, &mine).map_err(|e| e.to_string())?;
         infos.push(ScenarioInfo {
             name: scenario.name.clone(),
@@ -197,7 +201,7 @@ fn write_repro(
     swarm: Option<&str>,
     out: &Path,
 ) -> Result<String, String> {
-    let name = format!("repro-{}-{}.toml", sanitize(&report.scenario), report.seed);
+    let name = crate::commands::repro_file_name(&report.scenario, report.seed);
     let mut repro = Repro::of(scenario, report).written_by(reg.binary());
     if let Some(s) = swarm {
         repro.notes.push(format!(
@@ -219,7 +223,9 @@ struct Pair {
     position: u64,
 }
 
-fn run_pair(reg: &Registry, p: &Prepared, pair: Pair, args: &Args) -> Result<RunRecord, String> {
+/// One run of the sweep; `None` when Ctrl-C stopped it half-way (not a result: `--resume`
+/// runs it again).
+fn run_pair(reg: &Registry, p: &Prepared, pair: Pair, args: &Args) -> Result<Option<RunRecord>, String> {
     let (scenario, draw) = if args.swarm {
         let (s, d) = swarm::draw(&p.scenario, pair.seed);
         (std::borrow::Cow::Owned(s), Some(d))
@@ -235,12 +241,15 @@ fn run_pair(reg: &Registry, p: &Prepared, pair: Pair, args: &Args) -> Result<Run
     };
     let wall_us = started.elapsed().as_micros() as u64;
     report.wall_ms = wall_us / 1000;
+    if report.unknown_reason.as_deref() == Some(crate::out::INTERRUPTED_REASON) {
+        return Ok(None);
+    }
     let repro = if report.verdict == Verdict::Fail {
         Some(write_repro(reg, &scenario, &report, draw.as_deref(), &args.out)?)
     } else {
         None
     };
-    Ok(RunRecord::of(pair.scenario, scenario.duration_ms.0, &report, wall_us, repro, draw))
+    Ok(Some(RunRecord::of(pair.scenario, scenario.duration_ms.0, &report, wall_us, repro, draw)))
 }
 
 /// Exit code of a set of records: 1 if any failed, else 3 if any was inconclusive, else 0.
@@ -256,7 +265,7 @@ pub fn print_outcome(records: &[RunRecord], out: &Path, info: &SweepInfo) {
         let row = &r.row;
         if row.verdict() == Verdict::Fail {
             let node = row.node.map_or(String::new(), |n| format!(" node=n{n}"));
-            println!(
+            outln!(
                 "FAIL {} seed={}: {} at {}ms{node}: {}",
                 row.scenario,
                 row.seed,
@@ -265,17 +274,17 @@ pub fn print_outcome(records: &[RunRecord], out: &Path, info: &SweepInfo) {
                 row.detail
             );
         } else {
-            println!("UNKNOWN {} seed={}: {}", row.scenario, row.seed, row.detail);
+            outln!("UNKNOWN {} seed={}: {}", row.scenario, row.seed, row.detail);
         }
         if !row.swarm.is_empty() {
-            println!("  swarm: {}", row.swarm);
+            outln!("  swarm: {}", row.swarm);
         }
         if !row.repro.is_empty() {
-            println!("  {}", faultline_reports::replay_command(&info.binary, &replay_dir, &row.repro));
+            outln!("  {}", faultline_reports::replay_command(&info.binary, &replay_dir, &row.repro));
         }
     }
     for st in faultline_reports::stats::per_scenario(info, records) {
-        println!(
+        outln!(
             "{}: {} runs, {} failed{}, availability {:.4}, latency p50 {:.3}ms p99 {:.3}ms",
             st.name,
             st.runs,
@@ -288,22 +297,19 @@ pub fn print_outcome(records: &[RunRecord], out: &Path, info: &SweepInfo) {
     }
     let missing = info.total_runs().saturating_sub(records.len() as u64);
     if missing > 0 && info.partition.is_none() {
-        println!(
-            "{missing} of {} runs not done (fail-fast or interrupted: `--resume` finishes them)",
-            info.total_runs()
-        );
+        outln!("{missing} of {} runs not done (fail-fast or interrupted: `--resume` finishes them)", info.total_runs());
     }
     let unknown = records.iter().filter(|r| r.row.verdict() == Verdict::Unknown).count();
     if unknown > 0 {
-        println!("{unknown} inconclusive");
+        outln!("{unknown} inconclusive");
     }
-    println!(
+    outln!(
         "reports: {}",
         ["results.csv", "summary.md", "report.html", "junit.xml"].map(|f| out.join(f).display().to_string()).join(" ")
     );
     let passed = records.iter().filter(|r| r.row.verdict() == Verdict::Pass).count();
     let failed = records.iter().filter(|r| r.row.verdict() == Verdict::Fail).count();
-    println!("{passed} passed, {failed} failed");
+    outln!("{passed} passed, {failed} failed");
 }
 
 /// Appends `summary.md` to `$GITHUB_STEP_SUMMARY` when it is set.
@@ -313,7 +319,7 @@ pub fn append_step_summary(out: &Path) {
     use std::io::Write;
     let r = std::fs::OpenOptions::new().create(true).append(true).open(&target).and_then(|mut f| f.write_all(&text));
     if let Err(e) = r {
-        eprintln!("warning: cannot append to $GITHUB_STEP_SUMMARY ({}): {e}", PathBuf::from(target).display());
+        errln!("warning: cannot append to $GITHUB_STEP_SUMMARY ({}): {e}", PathBuf::from(target).display());
     }
 }
 
@@ -333,6 +339,8 @@ pub struct Outcome {
     pub new_events: u64,
     /// An error that stopped the sweep after it started (the reports hold what finished).
     pub error: Option<String>,
+    /// Ctrl-C stopped the sweep (the reports hold what finished; `--resume` runs the rest).
+    pub interrupted: bool,
 }
 
 /// Runs a sweep and writes its reports; prints nothing but the progress bar (when `progress`
@@ -377,7 +385,7 @@ pub fn execute(reg: &Registry, args: &Args, progress: bool) -> Result<Outcome, S
                 }
                 Err(e) => return Err(format!("{}: {e}", info_path.display())),
             },
-            Err(_) => eprintln!("note: --resume: nothing to resume in {}, starting afresh", out.display()),
+            Err(_) => errln!("note: --resume: nothing to resume in {}, starting afresh", out.display()),
         }
         journal::read(&journal_path)?
     } else {
@@ -399,7 +407,7 @@ pub fn execute(reg: &Registry, args: &Args, progress: bool) -> Result<Outcome, S
         journal::Writer::open(&journal_path, keep_bytes).map_err(|e| format!("{}: {e}", journal_path.display()))?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     if progress {
-        println!(
+        outln!(
             "sweep: {} scenarios × seeds {}{}{} = {} runs{}{} on {jobs} threads",
             prepared.len(),
             info.seeds(),
@@ -438,13 +446,13 @@ pub fn execute(reg: &Registry, args: &Args, progress: bool) -> Result<Outcome, S
     let mut ran = 0usize;
     let mut last_flush = Instant::now();
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::channel::<Result<RunRecord, String>>();
+        let (tx, rx) = std::sync::mpsc::channel::<Result<Option<RunRecord>, String>>();
         let (prepared, pending, stop) = (&prepared, &pending, &stop);
         let pool = &pool;
         scope.spawn(move || {
             pool.install(|| {
                 pending.par_iter().with_max_len(1).for_each_with(tx, |tx, &pair| {
-                    if stop.load(Ordering::Relaxed) {
+                    if stop.load(Ordering::Relaxed) || crate::out::interrupted() {
                         return;
                     }
                     let _ = tx.send(run_pair(reg, &prepared[pair.scenario], pair, args));
@@ -453,7 +461,8 @@ pub fn execute(reg: &Registry, args: &Args, progress: bool) -> Result<Outcome, S
         });
         for msg in rx {
             match msg {
-                Ok(rec) => {
+                Ok(None) => {}
+                Ok(Some(rec)) => {
                     if let Err(e) = jw.append(&rec) {
                         error.get_or_insert(format!("{}: cannot append to journal: {e}", journal_path.display()));
                         stop.store(true, Ordering::Relaxed);
@@ -495,7 +504,8 @@ pub fn execute(reg: &Registry, args: &Args, progress: bool) -> Result<Outcome, S
     if let Err(e) = faultline_reports::write_all(out, &info, &replay_dir, &records) {
         error.get_or_insert(format!("{}: cannot write reports: {e}", out.display()));
     }
-    Ok(Outcome { info, records, ran, elapsed, jobs, new_events, error })
+    let interrupted = crate::out::interrupted();
+    Ok(Outcome { info, records, ran, elapsed, jobs, new_events, error, interrupted })
 }
 
 /// `faultline sweep`.
@@ -503,17 +513,17 @@ pub fn sweep(reg: &Registry, args: Args) -> u8 {
     let o = match execute(reg, &args, true) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return EXIT_BAD_INPUT;
         }
     };
     append_step_summary(&args.out);
     if let Some(e) = &o.error {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         return EXIT_BAD_INPUT;
     }
     let secs = o.elapsed.as_secs_f64();
-    println!(
+    outln!(
         "ran {} runs in {:.2}s wall on {} threads ({:.0} runs/s, {:.0} events/s)",
         o.ran,
         secs,
@@ -522,7 +532,26 @@ pub fn sweep(reg: &Registry, args: Args) -> u8 {
         o.new_events as f64 / secs.max(1e-9)
     );
     print_outcome(&o.records, &args.out, &o.info);
+    if o.interrupted {
+        errln!(
+            "interrupted: the reports hold the {} runs that finished; run the rest with:\n  {}",
+            o.records.len(),
+            resume_command(reg)
+        );
+        return worst(exit_code(&o.records), 3);
+    }
     exit_code(&o.records)
+}
+
+/// This invocation's command line with `--resume` (added if missing).
+fn resume_command(reg: &Registry) -> String {
+    let mut parts = vec![reg.binary().to_string()];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    parts.extend(args.iter().map(|a| faultline_reports::shell_quote(a)));
+    if !args.iter().any(|a| a == "--resume") {
+        parts.push("--resume".into());
+    }
+    parts.join(" ")
 }
 
 #[cfg(test)]

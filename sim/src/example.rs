@@ -51,7 +51,7 @@ pub enum RegisterOp {
 }
 
 /// The answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RegisterAnswer {
     /// The value read (`None` before any write).
@@ -273,6 +273,12 @@ impl Protocol for Register {
                 self.copy_to_lagging(ctx);
             }
         }
+    }
+
+    fn validate(c: &RegisterConfig, _nodes: u32) -> Result<(), crate::protocol::ConfigError> {
+        crate::validate::within("values", c.values, 1, u64::from(u32::MAX))?;
+        crate::validate::percents(&[("read_percent", c.read_percent)])?;
+        crate::validate::ms("retransmit_ms", c.retransmit_ms, 1)
     }
 
     fn generate(config: &RegisterConfig, _client: u32, rng: &mut Prng) -> RegisterOp {

@@ -126,7 +126,9 @@ fn push_explicit(out: &mut Vec<FaultEvent>, f: &FaultSpec, base_loss_ppm: u32) {
         FaultKindSpec::Restart => (Action::Restart(node()), None),
         FaultKindSpec::Pause => (Action::Pause(node()), Some(Action::Resume(Target::SameAs(start)))),
         FaultKindSpec::Resume => (Action::Resume(node()), None),
-        FaultKindSpec::ClockJump => (Action::ClockJump(node(), f.delta_ms.unwrap_or(0) * 1_000_000), None),
+        FaultKindSpec::ClockJump => {
+            (Action::ClockJump(node(), f.delta_ms.unwrap_or(0).saturating_mul(1_000_000)), None)
+        }
         FaultKindSpec::ClockDrift => (Action::ClockDrift(node(), f.drift_ppm.unwrap_or(0)), None),
         FaultKindSpec::Loss => (Action::Loss(f.loss.map_or(base_loss_ppm, |p| p.ppm())), Some(Action::RestoreLoss)),
     };
@@ -137,12 +139,12 @@ fn push_explicit(out: &mut Vec<FaultEvent>, f: &FaultSpec, base_loss_ppm: u32) {
 }
 
 fn nemesis(out: &mut Vec<FaultEvent>, nem: &NemesisSpec, s: &Scenario, rng: &mut Prng) {
-    let until = nem.until_ms.unwrap_or(s.duration_ms.0 * 3 / 4);
+    let until = nem.until_ms.unwrap_or(s.duration_ms.0.saturating_mul(3) / 4);
     let weights = nem.weights();
-    let mut t = nem.start_ms + rng.range(nem.interval_ms.min, nem.interval_ms.max);
+    let mut t = nem.start_ms.saturating_add(rng.range(nem.interval_ms.min, nem.interval_ms.max));
     while t < until {
         let len = rng.range(nem.duration_ms.min, nem.duration_ms.max).max(1);
-        let end = (t + len).min(until);
+        let end = t.saturating_add(len).min(until);
         let start = out.len();
         let kind = rng.weighted(&weights).expect("validated: some weight is positive");
         let target = Target::Sel(nem.target);
@@ -157,14 +159,17 @@ fn nemesis(out: &mut Vec<FaultEvent>, nem: &NemesisSpec, s: &Scenario, rng: &mut
             }
             1 => (Action::Crash(target), Some(Action::Restart(Target::SameAs(start)))),
             2 => (Action::Pause(target), Some(Action::Resume(Target::SameAs(start)))),
-            3 => (Action::ClockJump(target, rng.range_i64(nem.jump_ms.min, nem.jump_ms.max) * 1_000_000), None),
+            3 => (
+                Action::ClockJump(target, rng.range_i64(nem.jump_ms.min, nem.jump_ms.max).saturating_mul(1_000_000)),
+                None,
+            ),
             _ => (Action::Loss(nem.burst_loss.ppm()), Some(Action::RestoreLoss)),
         };
         out.push(FaultEvent { at: Time::from_ms(t), action });
         if let Some(undo) = undo {
             out.push(FaultEvent { at: Time::from_ms(end), action: undo });
         }
-        t = end + rng.range(nem.interval_ms.min, nem.interval_ms.max).max(1);
+        t = end.saturating_add(rng.range(nem.interval_ms.min, nem.interval_ms.max).max(1));
     }
     if s.nemesis.is_some() && !out.is_empty() {
         // A final heal makes "after the last heal" well defined for liveness checks.

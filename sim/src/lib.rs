@@ -31,6 +31,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod time;
+pub mod validate;
 pub mod world;
 
 /// The names a protocol implementation needs.
@@ -39,7 +40,7 @@ pub mod prelude {
     pub use crate::history::{History, Op, Outcome};
     pub use crate::prng::Prng;
     pub use crate::protocol::{
-        BugInfo, Bugs, Command, Ctx, Durable, Env, NodeId, NodeView, Protocol, Reply, RequestId, View,
+        BugInfo, Bugs, Command, ConfigError, Ctx, Durable, Env, NodeId, NodeView, Protocol, Reply, RequestId, View,
     };
     pub use crate::report::RunReport;
     pub use crate::runner::{ProtocolRunner, Repro, Runner};

@@ -40,7 +40,7 @@
 //! #[derive(Clone, Debug, Hash, Serialize, Deserialize)]
 //! enum Op { Read, Write(u64) }
 //!
-//! #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+//! #[derive(Clone, Debug, PartialEq, Hash, Serialize, Deserialize)]
 //! enum Answer { Value(u64), Done }
 //!
 //! #[derive(Clone, Debug, Default)]
@@ -167,6 +167,31 @@ pub trait Durable: Default + Clone + Debug {
 impl Durable for () {
     type Write = ();
     fn apply(&mut self, _write: &()) {}
+}
+
+/// A `[config]` value the protocol cannot run with: which field and why. Returned by
+/// [`Protocol::validate`]; the loader turns it into an error naming the file, line and column,
+/// and the command exits 2 (bad input), never reporting it as a violation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The field: a key of `[config]` (dotted for nested tables, e.g. `app.keys`), or `nodes`
+    /// when the cluster size is what does not fit.
+    pub field: String,
+    /// What is wrong, e.g. "must be below election_timeout_ms (100)".
+    pub message: String,
+}
+
+impl ConfigError {
+    /// `field` is wrong because `message`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError { field: field.into(), message: message.into() }
+    }
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
 }
 
 /// A planted bug: a deliberate mutation of a protocol that one of its checks must catch.
@@ -476,10 +501,19 @@ pub trait Protocol: Sized + Debug + 'static {
     type Durable: Durable;
     /// A client request.
     type Input: Clone + Debug + Hash + Serialize + DeserializeOwned;
-    /// The answer to a client request.
-    type Output: Clone + Debug + Serialize;
+    /// The answer to a client request. `Hash` digests it into the trace hash, so a run whose
+    /// answers change does not replay as the same trace.
+    type Output: Clone + Debug + Hash + Serialize;
     /// The checker's ghost state.
     type Ghost: Default;
+
+    /// Checks the scenario's `[config]` against the cluster size before any node starts. Every
+    /// limit a protocol relies on (cluster size, timeout ordering, table sizes) belongs here, not
+    /// in an assertion at start: a configuration mistake is bad input (exit 2), never a
+    /// protocol violation. The default accepts everything.
+    fn validate(_config: &Self::Config, _nodes: u32) -> Result<(), ConfigError> {
+        Ok(())
+    }
 
     /// Starts (or restarts from `durable`) a node.
     fn start(env: &Env<Self>, durable: &Self::Durable, ctx: &mut Ctx<Self>) -> Self;

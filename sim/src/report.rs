@@ -214,14 +214,14 @@ pub(crate) fn build(i: Inputs<'_>) -> RunReport {
     let recovery = recovery(&i.ops, i.last_heal, i.sim_time);
     if i.check_liveness {
         if let Some(bound) = i.scenario.checks.liveness_ms {
-            let deadline = i.last_heal.as_ms() + bound;
+            let deadline = i.last_heal.as_ms().saturating_add(bound);
             let judged = deadline <= i.sim_time.as_ms();
             match recovery.recovery_ms {
                 Some(r) if r <= bound => {}
                 _ if judged => violations.push(Violation {
                     invariant: "sim.liveness".into(),
                     at_ms: deadline,
-                    at_ns: deadline * 1_000_000,
+                    at_ns: deadline.saturating_mul(1_000_000),
                     node: None,
                     detail: match recovery.recovery_ms {
                         Some(r) => format!(

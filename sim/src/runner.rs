@@ -40,6 +40,8 @@ pub struct RunExtras {
     pub trace: Option<Box<dyn Write>>,
     /// Keep every event's record in [`RunReport::trace`] (the determinism check compares them).
     pub keep_trace: bool,
+    /// Asked now and then whether to go on (wall-clock budget, interrupts, progress display).
+    pub watchdog: Option<crate::world::Watchdog>,
 }
 
 /// The [`ProtocolRunner`] of protocol `P`.
@@ -82,6 +84,9 @@ impl<P: Protocol> ProtocolRunner for Runner<P> {
         }
         if extras.keep_trace {
             sim = sim.keep_trace();
+        }
+        if let Some(w) = extras.watchdog {
+            sim = sim.with_watchdog(w);
         }
         // A protocol's failed assertion is a finding, not a crash of the tool: report it as a
         // violation so sweeps, repros and shrinking treat it like any other.
@@ -131,6 +136,10 @@ pub struct Repro {
     /// The first invariant that failed (what a shrink must preserve).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invariant: Option<String>,
+    /// The run's verdict (`fail` for a failure's repro; absent in repro files of older versions,
+    /// which were always failures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<crate::check::Verdict>,
     /// Free-form notes (swarm draws, shrink history).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -150,6 +159,7 @@ impl Repro {
             bugs: report.bugs.clone(),
             trace_hash: report.trace_hash.clone(),
             invariant: report.first_invariant().map(String::from),
+            verdict: Some(report.verdict),
             notes: Vec::new(),
             scenario,
         }
@@ -175,22 +185,19 @@ impl Repro {
     /// Reads a repro file.
     pub fn load(path: &std::path::Path) -> Result<Repro, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-            file: file.clone(),
-            line: None,
-            column: None,
-            message: format!("cannot read repro: {e}"),
-        })?;
+        let text = crate::scenario::read_text(path, "repro")?;
         Repro::from_toml_str(&file, &text)
     }
 
     /// Parses repro text.
     pub fn from_toml_str(file: &str, text: &str) -> Result<Repro, ScenarioError> {
-        let r: Repro = toml::from_str(text).map_err(|e| ScenarioError::from_toml(file, text, &e))?;
-        r.scenario.validate().map_err(|mut e| {
-            e.file = file.to_string();
-            e
-        })?;
+        let mut r: Repro = toml::from_str(text).map_err(|e| ScenarioError::from_toml(file, text, &e))?;
+        r.scenario.source = Some(crate::scenario::SourceText {
+            file: file.to_string(),
+            text: text.to_string(),
+            prefix: "scenario".to_string(),
+        });
+        r.scenario.validate()?;
         Ok(r)
     }
 }

@@ -59,6 +59,22 @@ impl ScenarioError {
     }
 }
 
+/// Reads a text file; invalid UTF-8 is an error at the line and column of the first bad byte.
+pub fn read_text(path: &Path, what: &str) -> Result<String, ScenarioError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| ScenarioError {
+        file: file.clone(),
+        line: None,
+        column: None,
+        message: format!("cannot read {what}: {e}"),
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let good = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..good]).into_owned();
+        ScenarioError::at(&file, &text, Some(good..good), format!("the {what} is not valid UTF-8 (byte {good})"))
+    })
+}
+
 /// 1-based line and column of byte offset `pos` in `text`.
 pub fn line_col(text: &str, pos: usize) -> (usize, usize) {
     let pos = pos.min(text.len());
@@ -66,6 +82,23 @@ pub fn line_col(text: &str, pos: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let col = before.rfind('\n').map_or(pos, |nl| pos - nl - 1) + 1;
     (line, col)
+}
+
+/// A [`crate::validate::Loc`] with owned names (after adding a prefix).
+enum OwnedLoc {
+    Top,
+    Table(String),
+    Entry(String, usize),
+}
+
+impl OwnedLoc {
+    fn as_loc(&self) -> crate::validate::Loc<'_> {
+        match self {
+            OwnedLoc::Top => crate::validate::Loc::Top,
+            OwnedLoc::Table(t) => crate::validate::Loc::Table(t),
+            OwnedLoc::Entry(a, i) => crate::validate::Loc::Entry(a, *i),
+        }
+    }
 }
 
 /// A whole scenario.
@@ -132,93 +165,32 @@ pub struct SourceText {
     pub file: String,
     /// The file's contents.
     pub text: String,
+    /// The table the scenario sits in within the file: empty for a scenario file, `scenario`
+    /// in a repro file.
+    pub prefix: String,
 }
 
 impl Scenario {
     /// Loads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-            file: file.clone(),
-            line: None,
-            column: None,
-            message: format!("cannot read scenario: {e}"),
-        })?;
+        let text = read_text(path, "scenario")?;
         Scenario::from_toml_str(&file, &text)
     }
 
     /// Parses and validates scenario text; `file` names it in errors.
     pub fn from_toml_str(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         let mut s: Scenario = toml::from_str(text).map_err(|e| ScenarioError::from_toml(file, text, &e))?;
-        s.source = Some(SourceText { file: file.to_string(), text: text.to_string() });
+        s.source = Some(SourceText { file: file.to_string(), text: text.to_string(), prefix: String::new() });
         s.validate()?;
         Ok(s)
     }
 
-    /// Cross-field checks that a field's own type cannot make.
+    /// Cross-field checks that a field's own type cannot make: node indices, fault shapes,
+    /// times against the duration, and the ceilings that keep every run bounded (see
+    /// [`crate::validate`]).
     pub fn validate(&self) -> Result<(), ScenarioError> {
-        let n = self.nodes.0;
-        let err = |key: &str, msg: String| self.error_at_key(key, msg);
-        let node_ok = |sel: &NodeSel| match sel {
-            NodeSel::Id(i) => *i < n,
-            _ => true,
-        };
-        for (i, f) in self.faults.iter().enumerate() {
-            let here = |msg: String| self.error_at_array_entry("faults", i, &msg);
-            if let Some(sel) = &f.node {
-                if !node_ok(sel) {
-                    return Err(here(format!("faults[{i}].node: {sel} is not a node (nodes = {n})")));
-                }
-            }
-            for list in [&f.from, &f.to].into_iter().flatten() {
-                if let Some(bad) = list.iter().find(|&&x| x >= n) {
-                    return Err(here(format!("faults[{i}]: node {bad} is not a node (nodes = {n})")));
-                }
-            }
-            for g in f.groups.iter().flatten() {
-                if let Some(bad) = g.iter().find(|&&x| x >= n) {
-                    return Err(here(format!("faults[{i}].groups: node {bad} is not a node (nodes = {n})")));
-                }
-            }
-            f.check_shape().map_err(|m| here(format!("faults[{i}]: {m}")))?;
-            if f.at_ms > self.duration_ms.0 {
-                return Err(here(format!(
-                    "faults[{i}].at_ms: {} is after the end of the run (duration_ms = {})",
-                    f.at_ms, self.duration_ms.0
-                )));
-            }
-        }
-        for (i, r) in self.requests.iter().enumerate() {
-            if !node_ok(&r.node) {
-                return Err(self.error_at_array_entry(
-                    "requests",
-                    i,
-                    &format!("requests[{i}].node: {} is not a node", r.node),
-                ));
-            }
-        }
-        for (i, c) in self.clocks.node.iter().enumerate() {
-            if c.node >= n {
-                return Err(self.error_at_array_entry(
-                    "clocks.node",
-                    i,
-                    &format!("clocks.node[{i}].node: {} is not a node", c.node),
-                ));
-            }
-        }
-        if self.workload.timeout_ms.0 == 0 {
-            return Err(err("timeout_ms", "workload.timeout_ms must be positive".into()));
-        }
-        if self.workload.mode == WorkloadMode::Open && self.workload.rate_per_s.is_none() {
-            return Err(err("mode", "workload.mode = \"open\" needs workload.rate_per_s".into()));
-        }
-        if let Some(nem) = &self.nemesis {
-            let w = &nem.weights();
-            if w.iter().all(|&x| x == 0) {
-                return Err(err("nemesis", "nemesis: every fault weight is zero".into()));
-            }
-        }
-        Ok(())
+        crate::validate::scenario(self)
     }
 
     /// The end of the run as true time.
@@ -230,39 +202,69 @@ impl Scenario {
         self.source.as_ref().map_or("<scenario>", |s| s.file.as_str())
     }
 
-    /// An error pointing at the first line where `key` is assigned, if the text is known.
+    /// An error pointing at `key`: the `[key]` table's header if there is one, else the first
+    /// line (in any section) that assigns it, else line 1.
     pub fn error_at_key(&self, key: &str, message: String) -> ScenarioError {
+        use crate::validate::{locate_key, Loc};
+        let Some(src) = &self.source else {
+            return ScenarioError { file: self.file().into(), line: None, column: None, message };
+        };
+        let table = self.prefixed(key);
+        let pos = crate::validate::locate(&src.text, Loc::Table(&table), None)
+            .or_else(|| locate_key(&src.text, self.prefixed_loc(Loc::Top).as_loc(), key))
+            .or_else(|| crate::validate::locate_anywhere(&src.text, key))
+            .unwrap_or(0);
+        ScenarioError::at(&src.file, &src.text, Some(pos..pos), message)
+    }
+
+    fn prefixed(&self, table: &str) -> String {
+        match self.source.as_ref().map(|s| s.prefix.as_str()) {
+            Some(p) if !p.is_empty() => format!("{p}.{table}"),
+            _ => table.to_string(),
+        }
+    }
+
+    fn prefixed_loc(&self, loc: crate::validate::Loc<'_>) -> OwnedLoc {
+        use crate::validate::Loc;
+        let prefix = self.source.as_ref().map_or("", |s| s.prefix.as_str());
+        match loc {
+            Loc::Top if prefix.is_empty() => OwnedLoc::Top,
+            Loc::Top => OwnedLoc::Table(prefix.to_string()),
+            Loc::Table(t) => OwnedLoc::Table(self.prefixed(t)),
+            Loc::Entry(a, i) => OwnedLoc::Entry(self.prefixed(a), i),
+        }
+    }
+
+    /// An error pointing at `key` in the section `loc` (or at the section's header when the key
+    /// is not written there, or at line 1 when neither is).
+    pub fn error_at(&self, loc: crate::validate::Loc<'_>, key: Option<&str>, message: String) -> ScenarioError {
         let (file, text) = match &self.source {
             Some(s) => (s.file.as_str(), s.text.as_str()),
             None => return ScenarioError { file: self.file().into(), line: None, column: None, message },
         };
-        let pos = text
-            .lines()
-            .scan(0usize, |off, l| {
-                let start = *off;
-                *off += l.len() + 1;
-                Some((start, l))
-            })
-            .find(|(_, l)| {
-                let t = l.trim_start();
-                t.starts_with(key) && t[key.len()..].trim_start().starts_with('=')
-                    || t.starts_with('[') && t.trim_matches(|c| c == '[' || c == ']') == key
-            })
-            .map(|(start, l)| start + (l.len() - l.trim_start().len()));
-        ScenarioError::at(file, text, pos.map(|p| p..p), message)
+        let pos = crate::validate::locate(text, self.prefixed_loc(loc).as_loc(), key).unwrap_or(0);
+        ScenarioError::at(file, text, Some(pos..pos), message)
+    }
+
+    /// An error at `field` of table `table`; a dotted field (`app.keys`) is `keys` in
+    /// `[table.app]`, or the `app = {…}` line of `[table]`.
+    pub fn error_in_table(&self, table: &str, field: &str, message: String) -> ScenarioError {
+        use crate::validate::{locate_key, Loc};
+        let text = self.source.as_ref().map_or("", |s| s.text.as_str());
+        if let Some((prefix, key)) = field.rsplit_once('.') {
+            let sub = format!("{table}.{prefix}");
+            if locate_key(text, self.prefixed_loc(Loc::Table(&sub)).as_loc(), key).is_some() {
+                return self.error_at(Loc::Table(&sub), Some(key), message);
+            }
+            let first = prefix.split('.').next().unwrap_or(prefix);
+            return self.error_at(Loc::Table(table), Some(first), message);
+        }
+        self.error_at(Loc::Table(table), Some(field), message)
     }
 
     /// An error pointing at the `index`th `[[array]]` header.
     pub fn error_at_array_entry(&self, array: &str, index: usize, message: &str) -> ScenarioError {
-        let (file, text) = match &self.source {
-            Some(s) => (s.file.as_str(), s.text.as_str()),
-            None => {
-                return ScenarioError { file: self.file().into(), line: None, column: None, message: message.into() }
-            }
-        };
-        let header = format!("[[{array}]]");
-        let pos = text.match_indices(&header).nth(index).map(|(p, _)| p);
-        ScenarioError::at(file, text, pos.map(|p| p..p), message)
+        self.error_at(crate::validate::Loc::Entry(array, index), None, message.to_string())
     }
 
     /// Serializes back to TOML (used for repro files).
@@ -277,9 +279,18 @@ impl Scenario {
             #[serde(default = "Option::default")]
             config: Option<C>,
         }
+        #[derive(Deserialize)]
+        struct InRepro<C> {
+            scenario: Only<C>,
+        }
         if let Some(src) = &self.source {
             // Parse from the text so errors carry a span; other fields are ignored here.
-            let only: Only<C> = toml::from_str(&src.text).map_err(|e| {
+            let parsed = if src.prefix.is_empty() {
+                toml::from_str::<Only<C>>(&src.text)
+            } else {
+                toml::from_str::<InRepro<C>>(&src.text).map(|r| r.scenario)
+            };
+            let only = parsed.map_err(|e| {
                 let mut err = ScenarioError::from_toml(&src.file, &src.text, &e);
                 err.message = format!("config: {}", err.message);
                 err
@@ -619,15 +630,16 @@ impl DelaySpec {
     pub fn to_delay(&self) -> Result<crate::network::Delay, String> {
         const MS: u64 = 1_000_000;
         match *self {
-            DelaySpec::Fixed { ms } => Ok(crate::network::Delay::Fixed(ms * MS)),
-            DelaySpec::Uniform { min_ms, max_ms } if min_ms <= max_ms => {
-                Ok(crate::network::Delay::Uniform { min_ns: min_ms * MS, max_ns: max_ms * MS })
-            }
+            DelaySpec::Fixed { ms } => Ok(crate::network::Delay::Fixed(ms.saturating_mul(MS))),
+            DelaySpec::Uniform { min_ms, max_ms } if min_ms <= max_ms => Ok(crate::network::Delay::Uniform {
+                min_ns: min_ms.saturating_mul(MS),
+                max_ns: max_ms.saturating_mul(MS),
+            }),
             DelaySpec::Exponential { mean_ms, min_ms, max_ms } if min_ms <= mean_ms && mean_ms <= max_ms => {
                 Ok(crate::network::Delay::Exponential {
-                    mean_ns: mean_ms * MS,
-                    min_ns: min_ms * MS,
-                    max_ns: max_ms * MS,
+                    mean_ns: mean_ms.saturating_mul(MS),
+                    min_ns: min_ms.saturating_mul(MS),
+                    max_ns: max_ms.saturating_mul(MS),
                 })
             }
             DelaySpec::Uniform { .. } => Err("uniform delay needs min_ms <= max_ms".into()),
@@ -831,42 +843,6 @@ pub struct FaultSpec {
     pub loss: Option<Probability>,
 }
 
-impl FaultSpec {
-    fn check_shape(&self) -> Result<(), String> {
-        use FaultKindSpec as K;
-        let needs_node =
-            matches!(self.kind, K::Crash | K::Restart | K::Pause | K::Resume | K::ClockJump | K::ClockDrift);
-        if needs_node && self.node.is_none() {
-            return Err(format!("kind = \"{}\" needs `node`", kind_name(self.kind)));
-        }
-        match self.kind {
-            K::Partition => {
-                let shape = self.shape.ok_or("kind = \"partition\" needs `shape`")?;
-                match shape {
-                    ShapeSpec::Isolate | ShapeSpec::Bridge if self.node.is_none() => {
-                        Err(format!("shape = \"{}\" needs `node`", shape_name(shape)))
-                    }
-                    ShapeSpec::OneWay if self.from.is_none() || self.to.is_none() => {
-                        Err("shape = \"one-way\" needs `from` and `to`".into())
-                    }
-                    ShapeSpec::Groups if self.groups.is_none() => Err("shape = \"groups\" needs `groups`".into()),
-                    _ => Ok(()),
-                }
-            }
-            K::ClockJump if self.delta_ms.is_none() => Err("kind = \"clock-jump\" needs `delta_ms`".into()),
-            K::ClockDrift => match self.drift_ppm {
-                None => Err("kind = \"clock-drift\" needs `drift_ppm`".into()),
-                Some(d) if d.abs() > crate::clock::MAX_DRIFT_PPM => {
-                    Err(format!("drift_ppm must be within ±{}", crate::clock::MAX_DRIFT_PPM))
-                }
-                _ => Ok(()),
-            },
-            K::Loss if self.loss.is_none() => Err("kind = \"loss\" needs `loss`".into()),
-            _ => Ok(()),
-        }
-    }
-}
-
 /// The TOML spelling of a fault kind.
 pub fn kind_name(k: FaultKindSpec) -> &'static str {
     match k {
@@ -1025,6 +1001,10 @@ pub struct LimitSpec {
     /// Client operations recorded; clients stop calling at this size.
     #[serde(default = "default_max_history")]
     pub max_history: u64,
+    /// Wall-clock time one run may take before it stops as inconclusive (enforced by the
+    /// command-line tool, which may read the wall clock; the simulator never does).
+    #[serde(default = "default_wall_ms")]
+    pub wall_ms: u64,
 }
 
 fn default_max_events() -> u64 {
@@ -1036,6 +1016,9 @@ fn default_max_queue() -> u64 {
 fn default_max_history() -> u64 {
     100_000
 }
+fn default_wall_ms() -> u64 {
+    60_000
+}
 
 impl Default for LimitSpec {
     fn default() -> Self {
@@ -1043,6 +1026,7 @@ impl Default for LimitSpec {
             max_events: default_max_events(),
             max_queue: default_max_queue(),
             max_history: default_max_history(),
+            wall_ms: default_wall_ms(),
         }
     }
 }
@@ -1100,7 +1084,7 @@ mod tests {
     #[test]
     fn fault_validation_points_at_the_entry() {
         let e = err(&format!("{MIN}\n[[faults]]\nat_ms = 10\nkind = \"crash\"\nnode = 0\n\n[[faults]]\nat_ms = 10\nkind = \"crash\"\nnode = 7\n"));
-        assert_eq!(e.line, Some(11), "{e}");
+        assert_eq!(e.line, Some(14), "the `node` line of the second entry: {e}");
         assert!(e.message.contains("not a node"), "{e}");
         let e = err(&format!("{MIN}[[faults]]\nat_ms = 10\nkind = \"partition\"\n"));
         assert!(e.message.contains("shape"), "{e}");

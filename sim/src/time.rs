@@ -17,14 +17,15 @@ impl Time {
     /// Later than every reachable instant.
     pub const MAX: Time = Time(u64::MAX);
 
-    /// From milliseconds.
+    /// From milliseconds, saturating at [`Time::MAX`] (so debug and release agree on every
+    /// input; scenario validation keeps real values far below it).
     pub const fn from_ms(ms: u64) -> Time {
-        Time(ms * 1_000_000)
+        Time(ms.saturating_mul(1_000_000))
     }
 
-    /// From microseconds.
+    /// From microseconds, saturating.
     pub const fn from_us(us: u64) -> Time {
-        Time(us * 1_000)
+        Time(us.saturating_mul(1_000))
     }
 
     /// Nanoseconds.

@@ -23,6 +23,24 @@ use std::io::Write;
 pub const RECENT_EVENTS: usize = 256;
 /// At most this many violations are kept; the run stops at the first anyway.
 const MAX_VIOLATIONS: usize = 16;
+/// The watchdog ([`Simulation::with_watchdog`]) is asked every this many steps.
+const WATCH_EVERY: u64 = 1 << 14;
+
+/// How far a run has got: what a watchdog sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Events handled so far.
+    pub events: u64,
+    /// True time reached.
+    pub now: Time,
+    /// The end of the run.
+    pub end: Time,
+}
+
+/// Asked now and then during a run; `Some(reason)` stops it as inconclusive. The caller's hook
+/// for budgets the simulator may not measure itself (wall-clock time, an interrupt): the
+/// events of a run do not depend on it, only where it stops.
+pub type Watchdog = Box<dyn FnMut(Progress) -> Option<String>>;
 
 /// Options for one run beyond the scenario.
 #[derive(Clone, Debug, Default)]
@@ -190,6 +208,8 @@ pub struct Simulation<P: Protocol> {
     marks: Marks,
     trace: TraceHasher,
     trace_out: Option<Box<dyn Write>>,
+    watchdog: Option<Watchdog>,
+    steps: u64,
     recent: Vec<TraceRecord>,
     /// Every record, when [`Simulation::keep_trace`] asked for them.
     all: Option<Vec<TraceRecord>>,
@@ -212,6 +232,13 @@ impl<P: Protocol> Simulation<P> {
             );
         }
         let config: P::Config = s.protocol_config()?;
+        P::validate(&config, s.nodes.0).map_err(|e| {
+            if e.field == "nodes" {
+                s.error_at_key("nodes", format!("nodes: {}", e.message))
+            } else {
+                s.error_in_table("config", &e.field, format!("config.{}: {}", e.field, e.message))
+            }
+        })?;
         let bugs = Bugs::resolve(P::BUGS, &opts.bugs).map_err(plain)?;
         let n = s.nodes.0 as usize;
         let delay = s.network.delay.to_delay().map_err(|m| s.error_at_key("delay", format!("network.delay: {m}")))?;
@@ -315,6 +342,8 @@ impl<P: Protocol> Simulation<P> {
             marks: Marks::default(),
             trace: TraceHasher::default(),
             trace_out: None,
+            watchdog: None,
+            steps: 0,
             recent: Vec::with_capacity(RECENT_EVENTS),
             all: None,
             out: Vec::with_capacity(64),
@@ -330,6 +359,12 @@ impl<P: Protocol> Simulation<P> {
     /// Writes every event as a JSON line to `out` (the `--trace` file).
     pub fn with_trace(mut self, out: Box<dyn Write>) -> Self {
         self.trace_out = Some(out);
+        self
+    }
+
+    /// Asks `watchdog` every few thousand events whether to go on (see [`Watchdog`]).
+    pub fn with_watchdog(mut self, watchdog: Watchdog) -> Self {
+        self.watchdog = Some(watchdog);
         self
     }
 
@@ -398,6 +433,16 @@ impl<P: Protocol> Simulation<P> {
             if self.queue.len() > max_queue {
                 self.unknown = Some(format!("stopped: more than limits.max_queue = {max_queue} events queued"));
                 return false;
+            }
+            self.steps += 1;
+            if self.steps.is_multiple_of(WATCH_EVERY) {
+                if let Some(w) = self.watchdog.as_mut() {
+                    let progress = Progress { events: self.stats.events, now: self.now, end: self.end };
+                    if let Some(reason) = w(progress) {
+                        self.unknown = Some(reason);
+                        return false;
+                    }
+                }
             }
         }
         self.now = self.now.max(until);
@@ -494,7 +539,8 @@ impl<P: Protocol> Simulation<P> {
                 let rec = &self.history.ops[op as usize];
                 let req = RequestId { client: rec.client, seq: rec.seq };
                 let input = rec.input.clone();
-                self.record(EventKind::Request, node.0, rec.client, u64::from(rec.seq));
+                // The digest covers what the handler is given, so a changed workload shows.
+                self.record(EventKind::Request, node.0, rec.client, StableHasher::digest(&(rec.seq, &input)));
                 self.with_node(node, |p, ctx| p.on_request(req, input, ctx));
             }
             Event::Operator { index } => {
@@ -505,7 +551,7 @@ impl<P: Protocol> Simulation<P> {
                     return;
                 }
                 let req = RequestId { client: u32::MAX, seq: index + 1 };
-                self.record(EventKind::Request, node.0, u32::MAX, u64::from(index));
+                self.record(EventKind::Request, node.0, u32::MAX, StableHasher::digest(&(index, &input)));
                 self.with_node(node, |p, ctx| p.on_request(req, input, ctx));
             }
             Event::Reply { op, from, reply } => self.on_reply(op, from, reply),
@@ -724,7 +770,8 @@ impl<P: Protocol> Simulation<P> {
         let client = self.history.ops[op as usize].client;
         match reply {
             Reply::Ok(output) => {
-                self.record(EventKind::Reply, client, from.0, u64::from(op));
+                // The digest covers the answer: a run whose answers change is another trace.
+                self.record(EventKind::Reply, client, from.0, StableHasher::digest(&(op, &output)));
                 let rec = &mut self.history.ops[op as usize];
                 rec.output = Some(output);
                 rec.return_ns = Some(self.now.0);
@@ -733,7 +780,7 @@ impl<P: Protocol> Simulation<P> {
                 self.complete(op);
             }
             Reply::Reject { hint } => {
-                self.record(EventKind::Reply, client, from.0, u64::from(op) | 1 << 63);
+                self.record(EventKind::Reply, client, from.0, StableHasher::digest(&(op, hint)));
                 let next = match (self.clients[client as usize].home, hint) {
                     (Some(home), _) => home,
                     (None, Some(h)) if h.index() < self.nodes.len() => h,

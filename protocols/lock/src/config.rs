@@ -1,7 +1,8 @@
 //! Settings read from a scenario's `[config]` table, and the node layout they imply.
 
 use faultline_raft::RaftConfig;
-use faultline_sim::prelude::NodeId;
+use faultline_sim::prelude::{ConfigError, NodeId};
+use faultline_sim::validate::{ms, percents, within};
 use serde::{Deserialize, Serialize};
 
 /// The lock service's settings. Times are local-clock milliseconds: each node measures them on
@@ -89,6 +90,54 @@ pub enum Role {
 }
 
 impl LockConfig {
+    /// Checks the settings against each other and the layout against the cluster size.
+    pub fn validate(&self, nodes: u32) -> Result<(), ConfigError> {
+        within("servers", u64::from(self.servers), 1, u64::from(faultline_raft::MAX_NODES))?;
+        within("client_nodes", u64::from(self.client_nodes), 1, 1_000)?;
+        if nodes != self.nodes() {
+            return Err(ConfigError::new(
+                "nodes",
+                format!(
+                    "the lock layout needs nodes = servers + client_nodes + 1 = {} + {} + 1 = {}, not {nodes}",
+                    self.servers,
+                    self.client_nodes,
+                    self.nodes()
+                ),
+            ));
+        }
+        within("locks", u64::from(self.locks), 1, u64::from(crate::cell::MAX_LOCKS))?;
+        for (f, v) in [
+            ("lease_ms", self.lease_ms),
+            ("keepalive_ms", self.keepalive_ms),
+            ("rpc_timeout_ms", self.rpc_timeout_ms),
+            ("poll_ms", self.poll_ms),
+            ("election_timeout_ms", self.election_timeout_ms),
+            ("heartbeat_ms", self.heartbeat_ms),
+        ] {
+            ms(f, v, 1)?;
+        }
+        for (f, v) in [
+            ("grace_ms", self.grace_ms),
+            ("lock_delay_ms", self.lock_delay_ms),
+            ("acquire_wait_ms", self.acquire_wait_ms),
+            ("work_ms", self.work_ms),
+        ] {
+            ms(f, v, 0)?;
+        }
+        if self.keepalive_ms >= self.lease_ms {
+            return Err(ConfigError::new(
+                "keepalive_ms",
+                format!(
+                    "KeepAlives must come more often than the lease runs out: {} >= lease_ms {}",
+                    self.keepalive_ms, self.lease_ms
+                ),
+            ));
+        }
+        within("drift_bound_ppm", self.drift_bound_ppm, 0, 999_999)?;
+        percents(&[("acquire_percent", self.acquire_percent), ("try_percent", self.try_percent)])?;
+        self.raft().validate(self.servers)
+    }
+
     /// Nodes the layout needs.
     pub fn nodes(&self) -> u32 {
         self.servers + self.client_nodes + 1

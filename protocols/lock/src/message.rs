@@ -149,7 +149,7 @@ impl LockOp {
 }
 
 /// The answer to a workload operation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LockAnswer {
     /// The lock is held, under this sequencer generation.

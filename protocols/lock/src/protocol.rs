@@ -52,17 +52,13 @@ impl Protocol for Lock {
     type Output = LockAnswer;
     type Ghost = LockGhost;
 
+    fn validate(cfg: &LockConfig, nodes: u32) -> Result<(), faultline_sim::protocol::ConfigError> {
+        cfg.validate(nodes)
+    }
+
     fn start(env: &Env<Self>, disk: &LockDisk, ctx: &mut Ctx<Self>) -> Self {
         let cfg = env.config;
-        assert_eq!(
-            env.nodes,
-            cfg.nodes(),
-            "the lock layout needs nodes = servers + client_nodes + 1 = {}",
-            cfg.nodes()
-        );
-        assert!(cfg.servers >= 1 && cfg.client_nodes >= 1, "a cell and a client at least");
-        assert!(cfg.locks >= 1 && cfg.locks <= crate::cell::MAX_LOCKS, "locks in 1..={}", crate::cell::MAX_LOCKS);
-        assert!(cfg.keepalive_ms < cfg.lease_ms, "KeepAlives must come more often than the lease runs out");
+        debug_assert_eq!(env.nodes, cfg.nodes(), "validated: the lock layout");
         match cfg.role(env.id) {
             Role::Server => Lock::Server(Box::new(Server::start(env, &disk.raft, ctx))),
             Role::Client => Lock::Client(Box::new(ClientLib::start(env, ctx))),

@@ -564,8 +564,21 @@ impl Protocol for MultiPaxos {
     type Output = KvAnswer;
     type Ghost = MultiGhost;
 
+    fn validate(c: &MultiPaxosConfig, nodes: u32) -> Result<(), faultline_sim::protocol::ConfigError> {
+        use faultline_sim::validate::{ms, percents, within};
+        within("nodes", u64::from(nodes), 1, u64::from(NodeSet::MAX_NODES))?;
+        within("keys", u64::from(c.keys), 1, u64::from(u8::MAX))?;
+        percents(&[("get_percent", c.get_percent), ("put_percent", c.put_percent), ("cas_percent", c.cas_percent)])?;
+        within("small_values", u64::from(c.small_values), 1, u64::from(u32::MAX))?;
+        ms("tick_ms", c.tick_ms, 1)?;
+        ms("election_ms", c.election_ms, c.tick_ms + 1)?;
+        ms("election_jitter_ms", c.election_jitter_ms, 0)?;
+        within("window", c.window as u64, 1, 100_000)?;
+        within("catchup_batch", c.catchup_batch, 1, 100_000)
+    }
+
     fn start(env: &Env<Self>, disk: &MultiDisk, ctx: &mut Ctx<Self>) -> Self {
-        assert!(env.nodes <= NodeSet::MAX_NODES, "multipaxos supports at most {} nodes", NodeSet::MAX_NODES);
+        debug_assert!(env.nodes <= NodeSet::MAX_NODES, "validated: at most {} nodes", NodeSet::MAX_NODES);
         let mut node = MultiPaxos {
             id: env.id,
             nodes: env.nodes,

@@ -65,7 +65,7 @@ pub enum PaxosInput {
 }
 
 /// The answer to a proposal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PaxosOutput {
     /// The value chosen.
@@ -403,8 +403,17 @@ impl Protocol for Paxos {
     type Output = PaxosOutput;
     type Ghost = PaxosGhost;
 
+    fn validate(c: &PaxosConfig, nodes: u32) -> Result<(), faultline_sim::protocol::ConfigError> {
+        use faultline_sim::validate::{ms, within};
+        within("nodes", u64::from(nodes), 1, u64::from(NodeSet::MAX_NODES))?;
+        within("values", c.values, 1, u64::from(u32::MAX))?;
+        ms("retry_ms", c.retry_ms, 1)?;
+        ms("backoff_min_ms", c.backoff_min_ms, 0)?;
+        ms("backoff_max_ms", c.backoff_max_ms, c.backoff_min_ms)
+    }
+
     fn start(env: &Env<Self>, disk: &Acceptor<u64>, _ctx: &mut Ctx<Self>) -> Self {
-        assert!(env.nodes <= NodeSet::MAX_NODES, "paxos supports at most {} nodes", NodeSet::MAX_NODES);
+        debug_assert!(env.nodes <= NodeSet::MAX_NODES, "validated: at most {} nodes", NodeSet::MAX_NODES);
         Paxos {
             id: env.id,
             nodes: env.nodes,

@@ -1,5 +1,7 @@
 //! Settings read from a scenario's `[config]` table.
 
+use faultline_sim::protocol::ConfigError;
+use faultline_sim::validate::{ms, within};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +63,31 @@ impl<A: Default> Default for RaftConfig<A> {
 }
 
 impl<A> RaftConfig<A> {
+    /// Checks Raft's own settings against each other and the cluster size (the application's
+    /// are checked by its [`StateMachine`](crate::StateMachine)).
+    pub fn validate(&self, nodes: u32) -> Result<(), ConfigError> {
+        within("nodes", u64::from(nodes), 1, u64::from(crate::log::MAX_NODES))?;
+        if let Some(v) = self.voters {
+            within("voters", u64::from(v), 1, u64::from(nodes))?;
+        }
+        ms("election_timeout_ms", self.election_timeout_ms, 2)?;
+        if let Some(max) = self.election_timeout_max_ms {
+            ms("election_timeout_max_ms", max, self.election_timeout_ms + 1)?;
+        }
+        if self.heartbeat_ms == 0 || self.heartbeat_ms >= self.election_timeout_ms {
+            return Err(ConfigError::new(
+                "heartbeat_ms",
+                format!(
+                    "must be positive and below election_timeout_ms ({}), got {}",
+                    self.election_timeout_ms, self.heartbeat_ms
+                ),
+            ));
+        }
+        within("drift_bound_ppm", self.drift_bound_ppm, 0, 999_999)?;
+        within("snapshot_every", self.snapshot_every, 1, 1_000_000_000)?;
+        within("max_batch", self.max_batch, 1, 1_000_000)
+    }
+
     /// The exclusive upper bound of the election timeout.
     pub fn election_timeout_max_ms(&self) -> u64 {
         self.election_timeout_max_ms.unwrap_or(2 * self.election_timeout_ms).max(self.election_timeout_ms + 1)

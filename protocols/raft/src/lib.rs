@@ -34,6 +34,7 @@ pub mod storage;
 pub use bugs::RAFT_BUGS;
 pub use config::RaftConfig;
 pub use kv::{KvAnswer, KvCmd, KvConfig, KvStore};
+pub use log::MAX_NODES;
 pub use message::{RaftInput, RaftMsg};
 pub use node::{Raft, RaftTimer, Role};
 pub use state_machine::{Replicated, Snapshot, StateMachine};

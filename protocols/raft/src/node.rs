@@ -118,11 +118,7 @@ pub struct Raft<S: StateMachine = KvStore> {
 impl<S: StateMachine> Raft<S> {
     pub(crate) fn start(env: &Env<Self>, disk: &RaftDisk<S>, ctx: &mut Ctx<Self>) -> Self {
         let cfg = env.config.clone();
-        assert!(env.nodes <= crate::log::MAX_NODES, "raft runs with at most 64 nodes");
-        assert!(
-            cfg.heartbeat_ms > 0 && cfg.heartbeat_ms < cfg.election_timeout_ms,
-            "need 0 < heartbeat < election timeout"
-        );
+        debug_assert!(cfg.validate(env.nodes).is_ok(), "validated before the run: {:?}", cfg.validate(env.nodes));
         let voters = cfg.voters.unwrap_or(env.nodes).clamp(1, env.nodes);
         let base_members = disk.snapshot.as_ref().map_or(Members::first(voters), |s| s.members);
         let sm = disk.snapshot.as_ref().map_or_else(Replicated::default, |s| s.state.clone());

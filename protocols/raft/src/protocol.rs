@@ -42,6 +42,12 @@ impl<S: StateMachine> Protocol for Raft<S> {
     type Output = S::Output;
     type Ghost = RaftGhost;
 
+    fn validate(config: &Self::Config, nodes: u32) -> Result<(), faultline_sim::protocol::ConfigError> {
+        config.validate(nodes)?;
+        S::validate(&config.app)
+            .map_err(|e| faultline_sim::protocol::ConfigError::new(format!("app.{}", e.field), e.message))
+    }
+
     fn start(env: &Env<Self>, disk: &RaftDisk<S>, ctx: &mut Ctx<Self>) -> Self {
         Raft::start(env, disk, ctx)
     }

@@ -33,7 +33,7 @@ pub trait StateMachine: Clone + Debug + Default + 'static {
     /// A client command.
     type Command: Clone + Debug + Hash + PartialEq + Serialize + DeserializeOwned;
     /// Its answer.
-    type Output: Clone + Debug + Serialize;
+    type Output: Clone + Debug + Hash + Serialize;
 
     /// True for commands that only read: they are answered after a read-index round (or under
     /// a lease) from the applied state, never logged.
@@ -44,6 +44,10 @@ pub trait StateMachine: Clone + Debug + Default + 'static {
     fn read(&self, cmd: &Self::Command) -> Self::Output;
     /// The workload: client `client`'s next command.
     fn generate(config: &Self::Config, client: u32, rng: &mut Prng) -> Self::Command;
+    /// Checks the `[config.app]` settings before the run; the field is a key of `app`.
+    fn validate(_config: &Self::Config) -> Result<(), faultline_sim::protocol::ConfigError> {
+        Ok(())
+    }
     /// The end-of-run check of the client history (e.g. linearizability against a model,
     /// exploring at most `history_budget` states per partition: the scenario's
     /// `checks.history_budget`). Returns `Some(reason)` when it could not decide.

@@ -1,6 +1,8 @@
 //! The store's settings (`[config]` in a scenario) and client-visible types.
 
 use crate::placement::Strategy;
+use faultline_sim::protocol::ConfigError;
+use faultline_sim::validate::{ms, percents, within};
 use serde::{Deserialize, Serialize};
 
 /// Largest key space (keys are `0..keys`; ownership transfer walks it, see `store`).
@@ -72,15 +74,37 @@ impl Default for RingConfig {
 }
 
 impl RingConfig {
-    /// Asserts the settings are coherent (a bad scenario is a usage error, caught at start).
-    pub fn validate(&self) {
-        assert!(self.n >= 1 && self.n as usize <= crate::placement::MAX_REPLICAS, "config.n out of range");
-        assert!(self.r >= 1 && self.r <= self.n, "config.r must be in 1..=n");
-        assert!(self.w >= 1 && self.w <= self.n, "config.w must be in 1..=n");
-        assert!(self.keys >= 1 && self.keys <= MAX_KEYS, "config.keys must be in 1..={MAX_KEYS}");
-        assert!(self.vnodes >= 1 && self.vnodes <= 1024, "config.vnodes must be in 1..=1024");
-        assert!((1..=64).contains(&self.position_bits), "config.position_bits must be in 1..=64");
-        assert!(self.retry_ms >= 1 && self.gossip_ms >= 1 && self.anti_entropy_ms >= 1);
+    /// Checks the settings against each other and the cluster size (a bad scenario is bad
+    /// input, refused before the run).
+    pub fn validate(&self, nodes: u32) -> Result<(), ConfigError> {
+        within("n", u64::from(self.n), 1, crate::placement::MAX_REPLICAS as u64)?;
+        within("r", u64::from(self.r), 1, u64::from(self.n))?;
+        within("w", u64::from(self.w), 1, u64::from(self.n))?;
+        within("keys", self.keys, 1, MAX_KEYS)?;
+        within("vnodes", u64::from(self.vnodes), 1, 1024)?;
+        within("position_bits", u64::from(self.position_bits), 1, 64)?;
+        within("initial_members", u64::from(self.initial_members), 0, u64::from(nodes))?;
+        let members = if self.initial_members == 0 { nodes } else { self.initial_members };
+        if self.n > members {
+            return Err(ConfigError::new(
+                "n",
+                format!("{} replicas need at least {} members, the ring starts with {members}", self.n, self.n),
+            ));
+        }
+        percents(&[("read_percent", self.read_percent)])?;
+        for (f, v) in [
+            ("retry_ms", self.retry_ms),
+            ("op_timeout_ms", self.op_timeout_ms),
+            ("gossip_ms", self.gossip_ms),
+            ("anti_entropy_ms", self.anti_entropy_ms),
+            ("sloppy_after_ms", self.sloppy_after_ms),
+        ] {
+            ms(f, v, 1)?;
+        }
+        if let Some(t) = self.converge_by_ms {
+            ms("converge_by_ms", t, 0)?;
+        }
+        Ok(())
     }
 
     /// Strict quorums: R + W > N and no stand-ins. Only then is read-your-writes promised.
@@ -139,7 +163,7 @@ pub enum RingInput {
 }
 
 /// The answer to a client.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RingOutput {
     /// A read's newest version among a read quorum (`value: None` if never written).

@@ -1101,9 +1101,12 @@ impl Protocol for RingStore {
     type Output = RingOutput;
     type Ghost = crate::check::RingGhost;
 
+    fn validate(cfg: &RingConfig, nodes: u32) -> Result<(), faultline_sim::protocol::ConfigError> {
+        cfg.validate(nodes)
+    }
+
     fn start(env: &Env<Self>, disk: &RingDisk, ctx: &mut Ctx<Self>) -> Self {
         let cfg = env.config.clone();
-        cfg.validate();
         let bugs = env.bugs;
         let ring_bugs = RingBugs {
             wraparound: bugs.has("ring.wraparound"),
