@@ -20,6 +20,7 @@
 use crate::registry::Registry;
 use crate::{commands, report_merge, shrink, sweep};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use faultline_lincheck::export::ExportFormat;
 use faultline_sim::runner::ProtocolRunner;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,6 +65,13 @@ enum Command {
         /// Where repro files of failing runs go.
         #[arg(long, value_name = "DIR", default_value = "target/faultline")]
         out: PathBuf,
+        /// Write the run's client history to FILE, as the end-of-run linearizability check saw
+        /// it, for `check-history` and other tools (one file more per extra history, e.g. per lock).
+        #[arg(long, value_name = "FILE")]
+        history: Option<PathBuf>,
+        /// The format of --history: json (faultline JSON Lines) or edn (Jepsen, one map per line).
+        #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = ["json", "edn"])]
+        history_format: String,
     },
     /// Re-run a repro file exactly; the trace hash must equal the recorded one.
     ///
@@ -82,7 +90,7 @@ enum Command {
     ///
     /// Example: faultline check-history --model cas-register ../shared/reference/histories/porcupine/jepsen/etcd_000.log
     CheckHistory {
-        /// The sequential model: register, cas-register, kv (partitioned by key), kv-whole, mutex.
+        /// The sequential model: register, cas-register, kv (partitioned by key), kv-whole, mutex, multi-register (Knossos txn of reads and writes).
         #[arg(long)]
         model: String,
         /// History format: jepsen-log, edn or json (guessed from the content when absent).
@@ -100,6 +108,9 @@ enum Command {
         /// Wall-clock budget per check, in milliseconds, before answering unknown.
         #[arg(long, default_value_t = 60_000)]
         timeout_ms: u64,
+        /// Memory budget of one history partition's search, in MiB, before answering unknown.
+        #[arg(long, default_value_t = 1024)]
+        max_memory_mb: u64,
         /// History files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -276,8 +287,13 @@ pub fn main(runners: &[&dyn ProtocolRunner]) -> ExitCode {
 
 fn dispatch(reg: &Registry, command: Command) -> u8 {
     match command {
-        Command::Run { scenario, seed, bugs, trace, format, out } => {
-            commands::run(reg, &scenario, seed, &bugs, trace.as_deref(), format, &out)
+        Command::Run { scenario, seed, bugs, trace, format, out, history, history_format } => {
+            let outputs = commands::RunOutputs {
+                trace: trace.as_deref(),
+                history: history.as_deref().map(|h| (h, history_format.parse().unwrap_or(ExportFormat::Json))),
+                out_dir: &out,
+            };
+            commands::run(reg, &scenario, seed, &bugs, format, &outputs)
         }
         Command::Replay { repro, trace, format } => commands::replay(reg, &repro, trace.as_deref(), format),
         Command::Bugs { protocol, format } => commands::bugs(reg, protocol.as_deref(), format),
@@ -311,8 +327,13 @@ fn dispatch(reg: &Registry, command: Command) -> u8 {
         Command::Report { command: report_merge::ReportCommand::Merge { dirs, out } } => {
             report_merge::merge(&dirs, &out)
         }
-        Command::CheckHistory { model, format, init, explain, max_states, timeout_ms, files } => {
-            commands::check_history(model, format, init, explain, max_states, timeout_ms, files)
+        Command::CheckHistory { model, format, init, explain, max_states, timeout_ms, max_memory_mb, files } => {
+            let budget = faultline_lincheck::Budget {
+                max_states,
+                max_wall_ms: Some(timeout_ms),
+                max_memory_bytes: Some(max_memory_mb.saturating_mul(1 << 20)),
+            };
+            commands::check_history(model, format, init, explain, budget, files)
         }
     }
 }

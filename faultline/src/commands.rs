@@ -4,6 +4,7 @@ use crate::cli::Format;
 use crate::out;
 use crate::registry::Registry;
 use crate::{errln, outln};
+use faultline_lincheck::export::{ExportFormat, ExportedHistory};
 use faultline_sim::check::Verdict;
 use faultline_sim::report::RunReport;
 use faultline_sim::runner::{Repro, RunExtras};
@@ -142,6 +143,13 @@ pub fn repro_file_name(scenario: &str, seed: u64) -> String {
     format!("repro-{name}-{seed}.toml")
 }
 
+/// The file name of the client history written beside repro `repro_name`
+/// (`repro-X-7.toml` → `history-X-7.jsonl`).
+pub fn history_file_name(repro_name: &str) -> String {
+    let core = repro_name.strip_prefix("repro-").unwrap_or(repro_name);
+    format!("history-{}.jsonl", core.strip_suffix(".toml").unwrap_or(core))
+}
+
 /// Writes a repro for a failing run and returns its path.
 pub fn write_repro(reg: &Registry, scenario: &Scenario, report: &RunReport, dir: &Path) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create directory: {e}", dir.display()))?;
@@ -169,6 +177,48 @@ fn print_report(report: &RunReport, format: Format, replay: Option<&ReplayOutcom
     }
 }
 
+/// Where `run` writes what it writes besides its report.
+pub struct RunOutputs<'a> {
+    /// The `--trace` file.
+    pub trace: Option<&'a Path>,
+    /// The `--history` file and format.
+    pub history: Option<(&'a Path, ExportFormat)>,
+    /// Where repro files go.
+    pub out_dir: &'a Path,
+}
+
+/// Writes a run's exported histories: the first to `path`, any others beside it as
+/// `<stem>-2.<ext>`, `<stem>-3.<ext>`, ...; returns the paths written.
+pub fn write_histories(histories: &[ExportedHistory], path: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut written = Vec::with_capacity(histories.len());
+    for (k, h) in histories.iter().enumerate() {
+        let p = if k == 0 {
+            path.to_path_buf()
+        } else {
+            let stem = path.file_stem().map_or_else(|| "history".into(), |s| s.to_string_lossy().into_owned());
+            let ext = path.extension().map_or(String::new(), |e| format!(".{}", e.to_string_lossy()));
+            path.with_file_name(format!("{stem}-{}{ext}", k + 1))
+        };
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create directory: {e}", dir.display()))?;
+        }
+        faultline_reports::write_atomic(&p, h.text.as_bytes())
+            .map_err(|e| format!("{}: cannot write history: {e}", p.display()))?;
+        written.push(p);
+    }
+    Ok(written)
+}
+
+/// The `check-history` command that reads an exported history back.
+pub fn check_history_command(reg: &Registry, h: &ExportedHistory, path: &Path) -> String {
+    format!(
+        "{} check-history {} {}",
+        reg.binary(),
+        h.check_args(),
+        faultline_reports::shell_quote(&path.display().to_string())
+    )
+}
+
 /// `faultline run`: a scenario file, a directory of them, or a repro file (its scenario, seed
 /// and bugs; `--seed` and `--bug` still apply on top).
 pub fn run(
@@ -176,10 +226,10 @@ pub fn run(
     path: &Path,
     seed: Option<u64>,
     bugs: &[String],
-    trace: Option<&Path>,
     format: Format,
-    out_dir: &Path,
+    outputs: &RunOutputs,
 ) -> u8 {
+    let RunOutputs { trace, history, out_dir } = *outputs;
     let files = match scenario_files(path) {
         Ok(f) => f,
         Err(e) => {
@@ -189,6 +239,10 @@ pub fn run(
     };
     if trace.is_some() && files.len() > 1 {
         errln!("error: --trace needs a single scenario file, not a directory");
+        return EXIT_BAD_INPUT;
+    }
+    if history.is_some() && files.len() > 1 {
+        errln!("error: --history needs a single scenario file, not a directory");
         return EXIT_BAD_INPUT;
     }
     let progress = files.len() == 1 && out::progress_wanted();
@@ -212,7 +266,7 @@ pub fn run(
         let scenario = &input.scenario;
         let seed = seed.or(input.seed).unwrap_or(scenario.seed.0);
         let bugs = union(&input.bugs, bugs);
-        let extras = RunExtras { trace, ..RunExtras::default() };
+        let extras = RunExtras { trace, export_history: history.map(|(_, f)| f), ..RunExtras::default() };
         let report = match run_with(reg, scenario, seed, &bugs, extras, progress) {
             Ok(r) => r,
             Err(e) => {
@@ -222,6 +276,22 @@ pub fn run(
             }
         };
         print_report(&report, format, None);
+        if let Some((path, _)) = history {
+            if report.history.is_empty() {
+                errln!("warning: --history: this run checked no history a shipped model can write (none written)");
+            }
+            match write_histories(&report.history, path) {
+                Ok(paths) => {
+                    for (h, p) in report.history.iter().zip(&paths) {
+                        errln!("history written; check it with:\n  {}", check_history_command(reg, h, p));
+                    }
+                }
+                Err(e) => {
+                    errln!("error: {e}");
+                    code = worst(code, EXIT_BAD_INPUT);
+                }
+            }
+        }
         if report.verdict == Verdict::Fail {
             match write_repro(reg, scenario, &report, out_dir) {
                 Ok(p) => {
@@ -387,11 +457,10 @@ pub fn check_history(
     format: Option<String>,
     init: Option<String>,
     explain: Option<PathBuf>,
-    max_states: u64,
-    timeout_ms: u64,
+    budget: faultline_lincheck::Budget,
     files: Vec<PathBuf>,
 ) -> u8 {
-    use faultline_lincheck::{Budget, CheckHistoryOptions, Format as HistoryFormat};
+    use faultline_lincheck::{CheckHistoryOptions, Format as HistoryFormat};
     if !faultline_lincheck::models().contains(&model.as_str()) {
         errln!("error: unknown model `{model}` (known: {})", faultline_lincheck::models().join(", "));
         return EXIT_BAD_INPUT;
@@ -404,14 +473,7 @@ pub fn check_history(
             return EXIT_BAD_INPUT;
         }
     };
-    let opts = CheckHistoryOptions {
-        model,
-        format,
-        init,
-        explain,
-        budget: Budget { max_states, max_wall_ms: Some(timeout_ms) },
-        files,
-    };
+    let opts = CheckHistoryOptions { model, format, init, explain, budget, files };
     let mut out = out::QuietStdout;
     match faultline_lincheck::check_history_files(&opts, &mut out) {
         Ok(outcome) => outcome.exit_code() as u8,

@@ -56,6 +56,24 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> u8 {
                 if let Err(e) = std::fs::create_dir_all(out).and_then(|_| std::fs::copy(&from, &to).map(|_| ())) {
                     errln!("warning: {}: cannot copy to {}: {e}", from.display(), to.display());
                 }
+                // And the client histories written beside it (`history-…jsonl`, `-2`, …).
+                let stem = crate::commands::history_file_name(&r.row.repro);
+                let stem = stem.trim_end_matches(".jsonl");
+                for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                    let f = entry.file_name().to_string_lossy().into_owned();
+                    let ours = f.strip_prefix(stem).is_some_and(|rest| {
+                        rest == ".jsonl"
+                            || rest
+                                .strip_prefix('-')
+                                .and_then(|r| r.strip_suffix(".jsonl"))
+                                .is_some_and(|k| k.parse::<u32>().is_ok())
+                    });
+                    if ours {
+                        if let Err(e) = std::fs::copy(entry.path(), out.join(&f)) {
+                            errln!("warning: {}: cannot copy to {}: {e}", entry.path().display(), out.display());
+                        }
+                    }
+                }
             }
         }
         records.extend(recs);

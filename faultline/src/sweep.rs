@@ -6,13 +6,14 @@
 //! collecting thread, in whatever order they finish; every report is then written from the
 //! journal sorted by (scenario, seed), so the outputs do not depend on `--jobs`.
 
-use crate::commands::{run_one, scenario_files, worst, EXIT_BAD_INPUT};
+use crate::commands::{scenario_files, worst, EXIT_BAD_INPUT};
 use crate::registry::Registry;
 use crate::swarm;
 use crate::{errln, outln};
+use faultline_lincheck::export::ExportFormat;
 use faultline_reports::{journal, RunRecord, ScenarioInfo, SweepInfo};
 use faultline_sim::check::Verdict;
-use faultline_sim::runner::Repro;
+use faultline_sim::runner::{Repro, RunExtras};
 use faultline_sim::scenario::Scenario;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
@@ -209,6 +210,15 @@ fn write_repro(
             report.seed
         ));
     }
+    // The client history goes beside the repro, for check-history and other tools.
+    if !report.history.is_empty() {
+        let path = out.join(crate::commands::history_file_name(&name));
+        let written = crate::commands::write_histories(&report.history, &path)?;
+        for (h, p) in report.history.iter().zip(&written) {
+            let file = p.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+            repro.notes.push(format!("client history: {file} (check-history {} {file})", h.check_args()));
+        }
+    }
     faultline_reports::write_atomic(&out.join(&name), repro.to_toml().as_bytes())
         .map_err(|e| format!("{}: cannot write repro: {e}", out.join(&name).display()))?;
     Ok(name)
@@ -237,7 +247,9 @@ fn run_pair(reg: &Registry, p: &Prepared, pair: Pair, args: &Args) -> Result<Opt
     let mut report = if twice {
         crate::determinism::run_twice(reg, &scenario, pair.seed, &p.bugs).map_err(|e| e.to_string())?.0
     } else {
-        run_one(reg, &scenario, pair.seed, &p.bugs, None).map_err(|e| e.to_string())?
+        // With the history written out: kept only for a failing run (beside its repro).
+        let extras = RunExtras { export_history: Some(ExportFormat::Json), ..RunExtras::default() };
+        crate::commands::run_with(reg, &scenario, pair.seed, &p.bugs, extras, false).map_err(|e| e.to_string())?
     };
     let wall_us = started.elapsed().as_micros() as u64;
     report.wall_ms = wall_us / 1000;

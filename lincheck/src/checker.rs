@@ -38,6 +38,32 @@ pub fn check<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], budget
 /// independently, on up to `available_parallelism` threads, smallest first; the reported failure is
 /// always the first failing partition in that order, so the verdict does not depend on scheduling.
 pub fn check_with<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], opts: &CheckOptions) -> Verdict {
+    check_with_effort(model, ops, opts).0
+}
+
+/// What a check spent: configurations explored (summed over partitions) and the most bytes one
+/// partition's search held. Both depend on the history alone (not on threads or time), except
+/// when the wall-clock budget stopped the check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Effort {
+    /// Configurations explored, over every partition searched.
+    pub states: u64,
+    /// Peak bytes of one partition's search structures.
+    pub peak_bytes: u64,
+}
+
+impl Effort {
+    fn of(limits: &Limits<'_>) -> Effort {
+        Effort { states: limits.used.get(), peak_bytes: limits.peak_bytes.get() }
+    }
+}
+
+/// [`check_with`], also saying how much work it took (for users tuning their budgets).
+pub fn check_with_effort<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    opts: &CheckOptions,
+) -> (Verdict, Effort) {
     let specialized = model.specialize(ops);
     let model = specialized.as_ref().unwrap_or(model);
     let start = Instant::now();
@@ -54,8 +80,23 @@ pub fn check_with<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], o
     // the history alone, so the verdict stays independent of scheduling.
     parts.sort_by_key(|p| (p.len(), p[0]));
 
-    let results = run_parts(model, ops, &parts, opts.budget.max_states, deadline, opts.threads);
+    let results = run_parts(model, ops, &parts, &opts.budget, deadline, opts.threads);
+    let effort = results.iter().flatten().fold(Effort::default(), |a, (_, e)| Effort {
+        states: a.states + e.states,
+        peak_bytes: a.peak_bytes.max(e.peak_bytes),
+    });
+    let results: Vec<Option<SearchOutcome>> = results.into_iter().map(|r| r.map(|(o, _)| o)).collect();
+    (verdict_of(model, ops, &parts, &results, opts, deadline), effort)
+}
 
+fn verdict_of<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    parts: &[Vec<usize>],
+    results: &[Option<SearchOutcome>],
+    opts: &CheckOptions,
+    deadline: Option<Instant>,
+) -> Verdict {
     for (i, r) in results.iter().enumerate() {
         if let Some(SearchOutcome::NotLinearizable { deepest, states }) = r {
             let effort = explain::Effort::scaled_to(*states);
@@ -75,6 +116,9 @@ pub fn check_with<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], o
         match r {
             Some(SearchOutcome::OutOfStates(n)) => {
                 return Verdict::Unknown(format!("state budget of {n} states exhausted{}", label()))
+            }
+            Some(SearchOutcome::OutOfMemory(b)) => {
+                return Verdict::Unknown(format!("memory budget of {} MiB exhausted{}", b >> 20, label()))
             }
             Some(SearchOutcome::OutOfTime) | None => {
                 return Verdict::Unknown(format!(
@@ -96,10 +140,12 @@ fn run_parts<M: Model>(
     model: &M,
     ops: &[Operation<M::Input, M::Output>],
     parts: &[Vec<usize>],
-    max_states: u64,
+    budget: &Budget,
     deadline: Option<Instant>,
     max_threads: usize,
-) -> Vec<Option<SearchOutcome>> {
+) -> Vec<Option<(SearchOutcome, Effort)>> {
+    let max_states = budget.max_states;
+    let max_memory = budget.max_memory_bytes.unwrap_or(u64::MAX);
     let min_failed = AtomicUsize::new(usize::MAX);
     let cores = || std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let threads = match max_threads {
@@ -116,18 +162,26 @@ fn run_parts<M: Model>(
                 out.push(None);
                 continue;
             }
-            let limits = Limits { max_states, used: Default::default(), deadline, cancel: None, relax: None };
+            let limits = Limits {
+                max_states,
+                used: Default::default(),
+                deadline,
+                cancel: None,
+                relax: None,
+                max_memory,
+                peak_bytes: Default::default(),
+            };
             let r = search(model, ops, p, &limits);
             if matches!(r, SearchOutcome::NotLinearizable { .. }) {
                 min_failed.store(i, Ordering::Relaxed);
             }
-            out.push(Some(r));
+            out.push(Some((r, Effort::of(&limits))));
         }
         return out;
     }
     // Workers take partitions in index order, so the smallest (most likely to be reported) start first.
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<SearchOutcome>>> = Mutex::new((0..parts.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<(SearchOutcome, Effort)>>> = Mutex::new((0..parts.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| loop {
@@ -144,6 +198,8 @@ fn run_parts<M: Model>(
                     deadline,
                     cancel: Some((&min_failed, i)),
                     relax: None,
+                    max_memory,
+                    peak_bytes: Default::default(),
                 };
                 let r = search(model, ops, &parts[i], &limits);
                 if matches!(r, SearchOutcome::Cancelled) {
@@ -153,7 +209,7 @@ fn run_parts<M: Model>(
                     min_failed.fetch_min(i, Ordering::Relaxed);
                 }
                 if let Ok(mut res) = results.lock() {
-                    res[i] = Some(r);
+                    res[i] = Some((r, Effort::of(&limits)));
                 }
             });
         }
@@ -172,6 +228,10 @@ pub(crate) struct Limits<'a> {
     /// An operation (index into `ops`) whose interval is widened to span all time: used by
     /// explanations to ask whether an answer is possible at all, ignoring when it was given.
     pub relax: Option<usize>,
+    /// Most bytes the search's own structures may hold.
+    pub max_memory: u64,
+    /// Set by the search: the most bytes its structures held.
+    pub peak_bytes: std::cell::Cell<u64>,
 }
 
 /// What one search found.
@@ -185,6 +245,8 @@ pub(crate) enum SearchOutcome {
         states: u64,
     },
     OutOfStates(u64),
+    /// The memory budget (bytes) ran out.
+    OutOfMemory(u64),
     OutOfTime,
     Cancelled,
 }
@@ -249,6 +311,13 @@ impl<S: Eq + Clone> Cache<S> {
         true
     }
 
+    /// Bytes the cache holds (its tables and the states' inline size; a state's own heap, if
+    /// any, is not counted). A function of the insertions alone, so a memory budget stays
+    /// deterministic.
+    fn bytes(&self) -> u64 {
+        (self.records.capacity() * 8 + self.states.capacity() * std::mem::size_of::<S>() + self.slots.len() * 8) as u64
+    }
+
     fn grow(&mut self) {
         let n = self.slots.len() * 2;
         let mask = n - 1;
@@ -273,9 +342,41 @@ pub(crate) fn search<M: Model>(
     limits: &Limits<'_>,
 ) -> SearchOutcome {
     let mut states = 0;
-    let r = search_inner(model, ops, part, limits, &mut states);
+    let r = search_all(model, ops, part, limits, &mut states);
     limits.used.set(states);
     r
+}
+
+/// The engines in order: a short depth-first search when nothing is pending (it finds a
+/// linearization of an easy history fastest), the relaxed frontier search (a quick proof that a
+/// history is not linearizable, or a witness that it is), the exact frontier search, and the
+/// depth-first search with whatever budget is left.
+fn search_all<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    part: &[usize],
+    limits: &Limits<'_>,
+    states: &mut u64,
+) -> SearchOutcome {
+    use crate::frontier::{search as frontier, Mode};
+    let pending = part.iter().any(|&g| ops[g].ret.is_none() || ops[g].output.is_none());
+    if !pending {
+        let quick = (4 * part.len() as u64 + 1000).min(limits.max_states);
+        match search_inner(model, ops, part, limits, states, quick) {
+            SearchOutcome::OutOfStates(_) if quick < limits.max_states => {}
+            r => return r,
+        }
+    }
+    if let Some(r) = frontier(model, ops, part, limits, states, Mode::Relaxed) {
+        return r;
+    }
+    if std::env::var_os("LINCHECK_TRACE").is_some() {
+        eprintln!("relaxed: no verdict after {states} states");
+    }
+    if let Some(r) = frontier(model, ops, part, limits, states, Mode::Exact) {
+        return r;
+    }
+    search_inner(model, ops, part, limits, states, limits.max_states)
 }
 
 fn search_inner<M: Model>(
@@ -284,6 +385,7 @@ fn search_inner<M: Model>(
     part: &[usize],
     limits: &Limits<'_>,
     states: &mut u64,
+    max_states: u64,
 ) -> SearchOutcome {
     let n = part.len();
     let local: Vec<&Operation<M::Input, M::Output>> = part.iter().map(|&g| &ops[g]).collect();
@@ -329,21 +431,21 @@ fn search_inner<M: Model>(
     let mut entry = next[0];
     let mut iterations: u32 = 0;
 
-    loop {
+    let outcome = 'dfs: loop {
         if entry == NIL {
             // Only calls of pending operations are left: every completed one is linearized.
-            return SearchOutcome::Linearizable;
+            break 'dfs SearchOutcome::Linearizable;
         }
         iterations = iterations.wrapping_add(1);
         if iterations & 0x3ff == 0 {
             if let Some(d) = limits.deadline {
                 if Instant::now() >= d {
-                    return SearchOutcome::OutOfTime;
+                    break 'dfs SearchOutcome::OutOfTime;
                 }
             }
             if let Some((min_failed, me)) = limits.cancel {
                 if min_failed.load(Ordering::Relaxed) < me {
-                    return SearchOutcome::Cancelled;
+                    break 'dfs SearchOutcome::Cancelled;
                 }
             }
         }
@@ -353,7 +455,7 @@ fn search_inner<M: Model>(
             // The earliest return among unlinearized operations: its operation had to be
             // linearized by now, so undo the most recent choice.
             let Some((node, old)) = stack.pop() else {
-                return SearchOutcome::NotLinearizable {
+                break 'dfs SearchOutcome::NotLinearizable {
                     deepest: deepest.iter().map(|&l| part[l as usize]).collect(),
                     states: *states,
                 };
@@ -391,8 +493,15 @@ fn search_inner<M: Model>(
             let h = mix64(zh ^ zob[l] ^ hash_one(&ns));
             if cache.insert(h, &bits, &ns) {
                 *states += 1;
-                if *states > limits.max_states {
-                    return SearchOutcome::OutOfStates(limits.max_states);
+                if *states > max_states {
+                    break 'dfs SearchOutcome::OutOfStates(max_states);
+                }
+                if *states & 0xfff == 0 {
+                    let bytes = cache.bytes() + (stack.capacity() * std::mem::size_of::<(u32, M::State)>()) as u64;
+                    limits.peak_bytes.set(limits.peak_bytes.get().max(bytes));
+                    if bytes > limits.max_memory {
+                        break 'dfs SearchOutcome::OutOfMemory(limits.max_memory);
+                    }
                 }
                 zh ^= zob[l];
                 let old = std::mem::replace(&mut state, ns);
@@ -423,5 +532,157 @@ fn search_inner<M: Model>(
             bits[l / 64] &= !(1u64 << (l % 64));
         }
         entry = next[e];
+    };
+    let bytes = cache.bytes() + (stack.capacity() * std::mem::size_of::<(u32, M::State)>()) as u64;
+    limits.peak_bytes.set(limits.peak_bytes.get().max(bytes));
+    outcome
+}
+
+#[cfg(test)]
+mod engines {
+    //! Every engine against the exhaustive depth-first search on random small histories, with
+    //! and without pending operations: `check_with` only reaches the frontier engines for
+    //! histories the quick search cannot settle, so they are tested here directly.
+    use super::*;
+    use crate::frontier::{search as frontier, Mode};
+    use crate::models::{
+        CasRegister, Micro, MultiInput, MultiOutput, MultiRegister, Mutex, MutexInput, MutexOutput, RegisterInput,
+        RegisterOutput,
+    };
+
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n
+        }
+    }
+
+    fn limits() -> Limits<'static> {
+        Limits {
+            max_states: u64::MAX,
+            used: Default::default(),
+            deadline: None,
+            cancel: None,
+            relax: None,
+            max_memory: u64::MAX,
+            peak_bytes: Default::default(),
+        }
+    }
+
+    fn linearizable(r: &SearchOutcome) -> bool {
+        match r {
+            SearchOutcome::Linearizable => true,
+            SearchOutcome::NotLinearizable { .. } => false,
+            other => panic!("no verdict without a budget: {other:?}"),
+        }
+    }
+
+    /// Random intervals; `pending_per_mille` of the operations never return.
+    fn shape<I, O>(rng: &mut Rng, io: Vec<(I, O)>, pending_per_mille: u64) -> Vec<Operation<I, O>> {
+        io.into_iter()
+            .enumerate()
+            .map(|(k, (input, output))| {
+                let call = rng.below(24);
+                let pending = rng.below(1000) < pending_per_mille;
+                Operation {
+                    client: k as u64,
+                    call,
+                    ret: (!pending).then(|| call + rng.below(10)),
+                    input,
+                    output: (!pending).then_some(output),
+                }
+            })
+            .collect()
+    }
+
+    fn agree<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>]) -> (bool, bool)
+    where
+        M::Input: std::fmt::Debug,
+        M::Output: std::fmt::Debug,
+    {
+        let part: Vec<usize> = (0..ops.len()).collect();
+        let mut states = 0;
+        let dfs = linearizable(&search_inner(model, ops, &part, &limits(), &mut states, u64::MAX));
+        let mut states = 0;
+        let exact = frontier(model, ops, &part, &limits(), &mut states, Mode::Exact);
+        let mut settled = false;
+        if let Some(r) = exact {
+            assert_eq!(linearizable(&r), dfs, "exact frontier disagrees on {ops:#?}");
+            settled = true;
+        }
+        let mut states = 0;
+        if let Some(r) = frontier(model, ops, &part, &limits(), &mut states, Mode::Relaxed) {
+            assert_eq!(linearizable(&r), dfs, "relaxed frontier disagrees on {ops:#?}");
+        }
+        (dfs, settled)
+    }
+
+    fn register_io(rng: &mut Rng, n: usize) -> Vec<(RegisterInput, RegisterOutput)> {
+        (0..n)
+            .map(|_| {
+                let v = rng.below(3) as i64;
+                match rng.below(3) {
+                    0 => (RegisterInput::Read, RegisterOutput::Read((rng.below(4) > 0).then_some(v))),
+                    1 => (RegisterInput::Write(v), RegisterOutput::Write),
+                    _ => (
+                        RegisterInput::Cas { expected: v, new: rng.below(3) as i64 },
+                        RegisterOutput::Cas(rng.below(2) == 0),
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn frontier_engines_agree_with_the_exhaustive_search() {
+        let mut rng = Rng(7);
+        let (mut yes, mut no, mut settled) = (0, 0, 0);
+        for case in 0..40_000u64 {
+            let n = 1 + rng.below(9) as usize;
+            let pending = [0, 0, 150, 400][(case % 4) as usize];
+            let (lin, s) = if case % 5 == 4 {
+                // Multi-register transactions over two registers.
+                let io = (0..n)
+                    .map(|_| {
+                        let len = 1 + rng.below(2) as usize;
+                        let mut ops = Vec::new();
+                        let mut reads = Vec::new();
+                        for _ in 0..len {
+                            let key = ["x", "y"][rng.below(2) as usize].to_string();
+                            if rng.below(2) == 0 {
+                                ops.push(Micro::Read { key });
+                                reads.push((rng.below(4) > 0).then(|| rng.below(2) as i64));
+                            } else {
+                                ops.push(Micro::Write { key, value: rng.below(2) as i64 });
+                                reads.push(None);
+                            }
+                        }
+                        (MultiInput { ops }, MultiOutput { reads })
+                    })
+                    .collect();
+                agree(&MultiRegister, &shape(&mut rng, io, pending))
+            } else if case % 3 == 2 {
+                let io = (0..n)
+                    .map(|_| {
+                        let i = if rng.below(2) == 0 { MutexInput::Acquire } else { MutexInput::Release };
+                        (i, MutexOutput { ok: rng.below(4) > 0 })
+                    })
+                    .collect();
+                agree(&Mutex, &shape(&mut rng, io, pending))
+            } else {
+                let io = register_io(&mut rng, n);
+                agree(&CasRegister { init: (case % 2 == 0).then_some(0) }, &shape(&mut rng, io, pending))
+            };
+            if lin {
+                yes += 1
+            } else {
+                no += 1
+            }
+            settled += s as u32;
+        }
+        // The generator makes both verdicts often, and the exact engine settles most histories.
+        assert!(yes > 5_000 && no > 5_000, "yes {yes} no {no}");
+        assert!(settled > 25_000, "exact frontier settled only {settled}");
     }
 }

@@ -102,6 +102,7 @@ pub fn check_history_files(opts: &CheckHistoryOptions, out: &mut dyn Write) -> R
         Register(Vec<crate::Operation<models::RegisterInput, models::RegisterOutput>>),
         Kv(Vec<crate::Operation<models::KvInput, models::KvOutput>>),
         Mutex(Vec<crate::Operation<models::MutexInput, models::MutexOutput>>),
+        Multi(Vec<crate::Operation<models::MultiInput, models::MultiOutput>>),
     }
     let mut parsed = Vec::with_capacity(opts.files.len());
     for path in &opts.files {
@@ -116,6 +117,7 @@ pub fn check_history_files(opts: &CheckHistoryOptions, out: &mut dyn Write) -> R
             "register" => Parsed::Register(formats::parse_register(&name, &text, opts.format, false)?),
             "cas-register" => Parsed::Register(formats::parse_register(&name, &text, opts.format, true)?),
             "kv" | "kv-whole" => Parsed::Kv(formats::parse_kv(&name, &text, opts.format)?),
+            "multi-register" => Parsed::Multi(formats::parse_multi_register(&name, &text, opts.format)?),
             _ => Parsed::Mutex(formats::parse_mutex(&name, &text, opts.format)?),
         };
         parsed.push((name, p));
@@ -134,6 +136,7 @@ pub fn check_history_files(opts: &CheckHistoryOptions, out: &mut dyn Write) -> R
             (Parsed::Kv(ops), "kv") => check_with(&Kv::new(), ops, &copts),
             (Parsed::Kv(ops), _) => check_with(&KvWhole::new(), ops, &copts),
             (Parsed::Mutex(ops), _) => check_with(&models::Mutex, ops, &copts),
+            (Parsed::Multi(ops), _) => check_with(&models::MultiRegister, ops, &copts),
         };
         writeln!(out, "{name}: {verdict}").map_err(io_err)?;
         match verdict {

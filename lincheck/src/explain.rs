@@ -162,8 +162,15 @@ fn minimize_history<M: Model>(
     let spent = std::cell::Cell::new(0u64);
     let run = |cand: &[usize], relax: Option<usize>| {
         let left = effort.total.saturating_sub(spent.get());
-        let limits =
-            Limits { max_states: effort.per_try.min(left), used: Default::default(), deadline, cancel: None, relax };
+        let limits = Limits {
+            max_states: effort.per_try.min(left),
+            used: Default::default(),
+            deadline,
+            cancel: None,
+            relax,
+            max_memory: u64::MAX,
+            peak_bytes: Default::default(),
+        };
         let r = search(model, ops, cand, &limits);
         spent.set(spent.get() + limits.used.get());
         r

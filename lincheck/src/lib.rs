@@ -6,10 +6,22 @@
 //! instant inside its call/return interval such that running the operations one by one, in the
 //! order of those instants, on the model gives every recorded answer.
 //!
-//! The search is Wing & Gong's, with Lowe's just-in-time linearization and a cache of visited
-//! configurations (as in Porcupine): the calls and returns form a doubly linked list; linearizing an
-//! operation *lifts* its call and return out of the list, backtracking *unlifts* them; a configuration
-//! is the set of linearized operations (a bitset) plus the model state, and none is explored twice.
+//! Two engines, run in turn on each part until one has a verdict:
+//!
+//! - a depth-first search, Wing & Gong's with Lowe's just-in-time linearization and a cache of
+//!   visited configurations (as in Porcupine): the calls and returns form a doubly linked list;
+//!   linearizing an operation *lifts* its call and return out of the list, backtracking *unlifts*
+//!   them; a configuration is the set of linearized operations (a bitset) plus the model state, and
+//!   none is explored twice. Short and easy histories end here (a quick, bounded first try);
+//! - a frontier search (`frontier.rs`) that sweeps the history once in time order keeping only the
+//!   configurations possible at the current instant, with exact reductions (reads linearized as
+//!   soon as legal, interchangeable pending operations used earliest-first) and a relaxed first
+//!   pass whose empty frontier proves a history not linearizable. Its memory is the frontier, not
+//!   the history, so long histories cost about linear time and hard ones (stale reads at high
+//!   concurrency) get definite verdicts. It is tested against the exhaustive search on random
+//!   histories (`checker.rs`, `engines`).
+//!
+//! The depth-first search with the remaining budget is the last resort.
 //! Independent parts of a history (per key, see [`Model::partition`]) are checked separately and in
 //! parallel (P-compositionality); the verdict never depends on thread scheduling, except that a
 //! wall-clock budget may run out at different points.
@@ -40,14 +52,17 @@ mod checker;
 mod command;
 mod edn;
 mod explain;
+pub mod export;
 pub mod formats;
+mod frontier;
+pub mod gen;
 mod hash;
 pub mod models;
 
 use std::fmt::Debug;
 use std::hash::Hash;
 
-pub use checker::{check, check_with, CheckOptions};
+pub use checker::{check, check_with, check_with_effort, CheckOptions, Effort};
 pub use command::{check_history_files, models, CheckHistoryOptions, HistoryOutcome};
 pub use explain::{explain_html, explain_html_page, Explanation, OpSummary};
 pub use formats::{Format, InputError};
@@ -81,6 +96,37 @@ pub trait Model: Sync {
         Some(state.clone())
     }
 
+    /// Whether `input` answered with `output` leaves every state unchanged: [`Model::step`] returns
+    /// `None` or `Some(state.clone())` for every `state` (a read, a compare-and-set that did not
+    /// swap). The checker then linearizes such an operation as soon as it is legal instead of
+    /// trying it at every later point, which is exact: any linearization can be rewritten to take
+    /// it at the first legal instant. The default, `false`, is always safe.
+    fn read_only(&self, input: &Self::Input, output: &Self::Output) -> bool {
+        let _ = (input, output);
+        false
+    }
+
+    /// What `input` does when it takes effect without an answer ever being seen, if it has one
+    /// of the simple shapes of [`PendingEffect`] (agreeing with [`Model::step_pending`]). The
+    /// checker then treats pending operations with the same effect as interchangeable (only the
+    /// earliest-called unused one is ever used, which is exact) and finds the useful ones by
+    /// state instead of trying each. The default, `None`, is always safe.
+    fn pending_effect(&self, input: &Self::Input) -> Option<PendingEffect<Self::State>> {
+        let _ = input;
+        None
+    }
+
+    /// The history written out for `check-history` and other tools, if this model knows how
+    /// (the shipped models do); `None`, the default, when it does not.
+    fn export(
+        &self,
+        ops: &[Operation<Self::Input, Self::Output>],
+        format: export::ExportFormat,
+    ) -> Option<export::ExportedHistory> {
+        let _ = (ops, format);
+        None
+    }
+
     /// Splits the history into independent parts (e.g. one per key) that are checked separately:
     /// the whole history is linearizable iff every part is (P-compositionality). Each inner vector
     /// lists indices into `ops`, in increasing order. The default is one part with everything.
@@ -112,6 +158,23 @@ pub trait Model: Sync {
         let _ = ops;
         None
     }
+}
+
+/// The effect of a pending operation, as [`Model::pending_effect`] describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PendingEffect<S> {
+    /// It never changes the state (a read): `step_pending(s)` is `Some(s)` or `None` for every `s`.
+    Nothing,
+    /// A blind write: `step_pending(s) == Some(state)` for every `s`.
+    Blind(S),
+    /// A conditional write (a compare-and-set): `step_pending(when) == Some(then)`, and in every
+    /// other state it changes nothing (`Some(s)` or `None`).
+    Conditional {
+        /// The only state in which it has an effect.
+        when: S,
+        /// The state it leaves there.
+        then: S,
+    },
 }
 
 /// One client operation of a history.
@@ -168,21 +231,27 @@ pub struct Budget {
     pub max_states: u64,
     /// Wall-clock limit for the whole check, in milliseconds (the only source of nondeterminism).
     pub max_wall_ms: Option<u64>,
+    /// Most bytes one partition's search structures may hold (counted from their sizes, so the
+    /// verdict stays the same on every machine).
+    pub max_memory_bytes: Option<u64>,
 }
+
+/// The default memory budget: 1 GiB.
+pub const DEFAULT_MEMORY_BYTES: u64 = 1 << 30;
 
 impl Budget {
     /// No limit at all: the check runs until it has a verdict.
     pub fn unlimited() -> Budget {
-        Budget { max_states: u64::MAX, max_wall_ms: None }
+        Budget { max_states: u64::MAX, max_wall_ms: None, max_memory_bytes: None }
     }
 }
 
 impl Default for Budget {
-    /// 5 million states per partition and one minute of wall time. The cache keeps every explored
-    /// state, at about n/8 + 40 bytes plus the model state for a part of n operations (measured:
-    /// 390 MB per million states of a 1,700-operation whole-map key-value history), so memory is
-    /// what bounds `max_states` in practice.
+    /// 5 million states per partition, one minute of wall time and 1 GiB per partition's search.
+    /// The depth-first search's cache keeps every explored state, at about n/8 + 40 bytes plus the
+    /// model state for a part of n operations; the frontier search keeps only the configurations
+    /// possible at one point of the history.
     fn default() -> Budget {
-        Budget { max_states: 5_000_000, max_wall_ms: Some(60_000) }
+        Budget { max_states: 5_000_000, max_wall_ms: Some(60_000), max_memory_bytes: Some(DEFAULT_MEMORY_BYTES) }
     }
 }

@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 
+use crate::export::{self, ExportFormat, ExportedHistory};
 use crate::hash::mix64;
-use crate::{Model, Operation};
+use crate::{Model, Operation, PendingEffect};
 
 // ---------------------------------------------------------------------------------------------
 // Registers
@@ -102,8 +103,30 @@ macro_rules! register_model {
             fn step_pending(&self, s: &Option<i64>, i: &RegisterInput) -> Option<Option<i64>> {
                 register_pending(*s, i, $allow_cas)
             }
+            fn read_only(&self, _: &RegisterInput, o: &RegisterOutput) -> bool {
+                matches!(o, RegisterOutput::Read(_) | RegisterOutput::Cas(false))
+            }
+            fn pending_effect(&self, i: &RegisterInput) -> Option<PendingEffect<Option<i64>>> {
+                match i {
+                    RegisterInput::Read => Some(PendingEffect::Nothing),
+                    RegisterInput::Write(v) => Some(PendingEffect::Blind(Some(*v))),
+                    RegisterInput::Cas { expected, new } if $allow_cas => {
+                        Some(PendingEffect::Conditional { when: Some(*expected), then: Some(*new) })
+                    }
+                    // Never legal: it changes nothing.
+                    RegisterInput::Cas { .. } => Some(PendingEffect::Nothing),
+                }
+            }
             fn describe(&self, i: &RegisterInput, o: Option<&RegisterOutput>) -> String {
                 register_describe(i, o)
+            }
+            fn export(
+                &self,
+                ops: &[Operation<RegisterInput, RegisterOutput>],
+                format: ExportFormat,
+            ) -> Option<ExportedHistory> {
+                let model = if $allow_cas { "cas-register" } else { "register" };
+                Some(ExportedHistory { model, init: self.init, format, text: export::write(ops, format) })
             }
         }
     };
@@ -158,6 +181,9 @@ impl Model for Mutex {
     fn init(&self) -> bool {
         false
     }
+    fn export(&self, ops: &[Operation<MutexInput, MutexOutput>], format: ExportFormat) -> Option<ExportedHistory> {
+        Some(ExportedHistory { model: "mutex", init: None, format, text: export::write(ops, format) })
+    }
     fn step(&self, held: &bool, i: &MutexInput, o: &MutexOutput) -> Option<bool> {
         if !o.ok {
             return Some(*held);
@@ -169,6 +195,13 @@ impl Model for Mutex {
     }
     fn step_pending(&self, held: &bool, i: &MutexInput) -> Option<bool> {
         self.step(held, i, &MutexOutput { ok: true })
+    }
+    fn read_only(&self, _: &MutexInput, o: &MutexOutput) -> bool {
+        !o.ok
+    }
+    fn pending_effect(&self, i: &MutexInput) -> Option<PendingEffect<bool>> {
+        let held = *i == MutexInput::Release;
+        Some(PendingEffect::Conditional { when: held, then: !held })
     }
     fn describe(&self, i: &MutexInput, o: Option<&MutexOutput>) -> String {
         let what = match i {
@@ -380,6 +413,29 @@ impl KvDict {
         }
     }
 
+    /// The effect of a pending `i` in the shapes the checker knows: a get changes nothing, a put
+    /// and an append of text that occurs in no dictionary string (every value it extends becomes
+    /// dead) are blind writes, a compare-and-set is conditional.
+    fn pending_effect(&self, i: &KvInput) -> Option<PendingEffect<KvValue>> {
+        match i {
+            KvInput::Get { .. } => Some(PendingEffect::Nothing),
+            KvInput::Put { value, .. } => Some(PendingEffect::Blind(self.extend(self.empty(), value.as_bytes()))),
+            KvInput::Append { value, .. } if !value.is_empty() => {
+                let a = value.as_bytes();
+                let occurs = self.strings.iter().any(|t| t.windows(a.len()).any(|w| w == a));
+                (!occurs).then_some(PendingEffect::Blind(DEAD))
+            }
+            KvInput::Cas { expected, new, .. } => {
+                // Exact only when the expected string is a value of this dictionary (it always
+                // is for the history the dictionary was built from).
+                let when = self.extend(self.empty(), expected.as_bytes());
+                (when != DEAD && self.equals(when, expected.as_bytes()))
+                    .then(|| PendingEffect::Conditional { when, then: self.extend(self.empty(), new.as_bytes()) })
+            }
+            _ => None,
+        }
+    }
+
     fn step_pending(&self, v: KvValue, i: &KvInput) -> KvValue {
         match i {
             KvInput::Get { .. } => v,
@@ -394,6 +450,11 @@ impl KvDict {
             }
         }
     }
+}
+
+/// Gets and compare-and-sets that did not swap never change a key-value state.
+fn kv_read_only(o: &KvOutput) -> bool {
+    matches!(o, KvOutput::Get(_) | KvOutput::Cas(false))
 }
 
 fn kv_describe(i: &KvInput, o: Option<&KvOutput>) -> String {
@@ -441,6 +502,9 @@ impl Model for Kv {
     type State = KvValue;
     type Input = KvInput;
     type Output = KvOutput;
+    fn export(&self, ops: &[Operation<KvInput, KvOutput>], format: ExportFormat) -> Option<ExportedHistory> {
+        Some(ExportedHistory { model: "kv", init: None, format, text: export::write(ops, format) })
+    }
     fn init(&self) -> KvValue {
         self.dict().empty()
     }
@@ -449,6 +513,12 @@ impl Model for Kv {
     }
     fn step_pending(&self, s: &KvValue, i: &KvInput) -> Option<KvValue> {
         Some(self.dict().step_pending(*s, i))
+    }
+    fn read_only(&self, _: &KvInput, o: &KvOutput) -> bool {
+        kv_read_only(o)
+    }
+    fn pending_effect(&self, i: &KvInput) -> Option<PendingEffect<KvValue>> {
+        self.dict().pending_effect(i)
     }
     fn partition(&self, ops: &[Operation<KvInput, KvOutput>]) -> Vec<Vec<usize>> {
         let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -533,6 +603,9 @@ impl Model for KvWhole {
     type State = KvMap;
     type Input = KvInput;
     type Output = KvOutput;
+    fn export(&self, ops: &[Operation<KvInput, KvOutput>], format: ExportFormat) -> Option<ExportedHistory> {
+        Some(ExportedHistory { model: "kv-whole", init: None, format, text: export::write(ops, format) })
+    }
     fn init(&self) -> KvMap {
         let d = self.dict();
         let vals: Box<[KvValue]> = vec![d.empty(); d.keys.len()].into();
@@ -553,6 +626,9 @@ impl Model for KvWhole {
         let cur = *s.vals.get(k)?;
         Some(s.set(k, d.step_pending(cur, i)))
     }
+    fn read_only(&self, _: &KvInput, o: &KvOutput) -> bool {
+        kv_read_only(o)
+    }
     fn describe(&self, i: &KvInput, o: Option<&KvOutput>) -> String {
         kv_describe(i, o)
     }
@@ -561,8 +637,112 @@ impl Model for KvWhole {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Multi-register (Knossos' `multi-register`)
+
+/// One micro-operation of a multi-register transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Micro {
+    /// Read register `key`: the value seen, `None` when unknown (Jepsen writes nil for a read
+    /// whose value it does not know, and Knossos matches nil with any value).
+    Read {
+        /// The register.
+        key: String,
+    },
+    /// Write `value` to register `key`.
+    Write {
+        /// The register.
+        key: String,
+        /// The value written.
+        value: i64,
+    },
+}
+
+/// A transaction over several registers (Jepsen's `:f :txn` with `[[:read k v] [:write k v]]`),
+/// applied atomically, micro-operations in order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MultiInput {
+    /// The micro-operations.
+    pub ops: Vec<Micro>,
+}
+
+/// What a transaction's reads saw, one entry per micro-operation (`None` for a write, and for
+/// a read whose value is unknown: it matches anything).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MultiOutput {
+    /// Per micro-operation: the value read.
+    pub reads: Vec<Option<i64>>,
+}
+
+/// Knossos' `multi-register`: registers named by key, all starting at nil, changed by
+/// transactions of reads and writes. A read must see the register's current value; a read of
+/// nil (unknown) matches any value, as Knossos has it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MultiRegister;
+
+impl MultiRegister {
+    fn apply(
+        s: &std::collections::BTreeMap<String, i64>,
+        i: &MultiInput,
+        o: Option<&MultiOutput>,
+    ) -> Option<std::collections::BTreeMap<String, i64>> {
+        let mut next: Option<std::collections::BTreeMap<String, i64>> = None;
+        for (k, m) in i.ops.iter().enumerate() {
+            match m {
+                Micro::Read { key } => {
+                    let seen = o.and_then(|o| o.reads.get(k).copied().flatten());
+                    if let Some(v) = seen {
+                        let cur = next.as_ref().unwrap_or(s).get(key).copied();
+                        if cur != Some(v) {
+                            return None;
+                        }
+                    }
+                }
+                Micro::Write { key, value } => {
+                    next.get_or_insert_with(|| s.clone()).insert(key.clone(), *value);
+                }
+            }
+        }
+        Some(next.unwrap_or_else(|| s.clone()))
+    }
+}
+
+impl Model for MultiRegister {
+    type State = std::collections::BTreeMap<String, i64>;
+    type Input = MultiInput;
+    type Output = MultiOutput;
+    fn init(&self) -> Self::State {
+        Default::default()
+    }
+    fn step(&self, s: &Self::State, i: &MultiInput, o: &MultiOutput) -> Option<Self::State> {
+        Self::apply(s, i, Some(o))
+    }
+    fn step_pending(&self, s: &Self::State, i: &MultiInput) -> Option<Self::State> {
+        // Its reads saw nothing anyone knows; its writes may have happened.
+        Self::apply(s, i, None)
+    }
+    fn read_only(&self, i: &MultiInput, _: &MultiOutput) -> bool {
+        i.ops.iter().all(|m| matches!(m, Micro::Read { .. }))
+    }
+    fn describe(&self, i: &MultiInput, o: Option<&MultiOutput>) -> String {
+        let parts: Vec<String> = i
+            .ops
+            .iter()
+            .enumerate()
+            .map(|(k, m)| match m {
+                Micro::Read { key } => match o.and_then(|o| o.reads.get(k).copied().flatten()) {
+                    Some(v) => format!("r {key} {v}"),
+                    None => format!("r {key} ?"),
+                },
+                Micro::Write { key, value } => format!("w {key} {value}"),
+            })
+            .collect();
+        format!("txn [{}]", parts.join(", "))
+    }
+}
+
 /// Names of the built-in models, as `check-history --model` accepts them.
-pub const MODEL_NAMES: &[&str] = &["register", "cas-register", "kv", "kv-whole", "mutex"];
+pub const MODEL_NAMES: &[&str] = &["register", "cas-register", "kv", "kv-whole", "mutex", "multi-register"];
 
 #[cfg(test)]
 mod tests {

@@ -31,7 +31,11 @@ fn explosive() -> Vec<Operation<RegisterInput, RegisterOutput>> {
 
 #[test]
 fn tiny_state_budget_gives_unknown() {
-    let v = check(&CasRegister::default(), &explosive(), &Budget { max_states: 1000, max_wall_ms: None });
+    let v = check(
+        &CasRegister::default(),
+        &explosive(),
+        &Budget { max_states: 1000, max_wall_ms: None, max_memory_bytes: None },
+    );
     match v {
         Verdict::Unknown(why) => assert!(why.contains("1000"), "{why}"),
         other => panic!("expected unknown, got {other:?}"),
@@ -39,8 +43,34 @@ fn tiny_state_budget_gives_unknown() {
 }
 
 #[test]
+fn tiny_memory_budget_gives_unknown_naming_memory() {
+    let budget = Budget { max_states: u64::MAX, max_wall_ms: None, max_memory_bytes: Some(1 << 20) };
+    let (v, effort) = faultline_lincheck::check_with_effort(
+        &CasRegister::default(),
+        &explosive(),
+        &faultline_lincheck::CheckOptions { budget, minimize: false, threads: 1 },
+    );
+    assert!(matches!(v, Verdict::Unknown(ref why) if why.contains("memory budget of 1 MiB")), "{v:?}");
+    assert!(effort.peak_bytes > 1 << 20 && effort.states > 0, "{effort:?}");
+}
+
+#[test]
+fn effort_counts_states_the_same_on_every_call() {
+    let ops = explosive();
+    let opts = faultline_lincheck::CheckOptions { budget: Budget::unlimited(), minimize: false, threads: 0 };
+    let (_, a) = faultline_lincheck::check_with_effort(&CasRegister::default(), &ops[..ops.len() / 2], &opts);
+    let (_, b) = faultline_lincheck::check_with_effort(&CasRegister::default(), &ops[..ops.len() / 2], &opts);
+    assert!(a.states > 0);
+    assert_eq!(a, b);
+}
+
+#[test]
 fn tiny_time_budget_gives_unknown() {
-    let v = check(&CasRegister::default(), &explosive(), &Budget { max_states: u64::MAX, max_wall_ms: Some(1) });
+    let v = check(
+        &CasRegister::default(),
+        &explosive(),
+        &Budget { max_states: u64::MAX, max_wall_ms: Some(1), max_memory_bytes: None },
+    );
     assert!(matches!(v, Verdict::Unknown(ref why) if why.contains("time")), "{v:?}");
 }
 
@@ -220,7 +250,7 @@ fn check_history_contract() {
     let (r, out) = run(&CheckHistoryOptions {
         model: "kv-whole".into(),
         files: vec![corpus("kv/c10-bad.txt")],
-        budget: Budget { max_states: 10, max_wall_ms: None },
+        budget: Budget { max_states: 10, max_wall_ms: None, max_memory_bytes: None },
         ..Default::default()
     });
     assert_eq!(r.map(|o| o.exit_code()), Ok(3));

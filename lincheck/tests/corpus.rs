@@ -124,3 +124,30 @@ fn auto_detection_reads_the_corpus() {
     let text = std::fs::read_to_string(dir.join("kv/c01-ok.txt")).unwrap();
     assert_eq!(faultline_lincheck::formats::detect(&text), Some(Format::Edn));
 }
+
+/// The stale-read histories (../shared/reference/histories/stale-reads): every file gets a
+/// definite verdict within the default state budget and a 1 GiB memory budget, and the verdicts
+/// the README knows hold (times and memory are in `cargo bench --bench long`).
+#[test]
+fn stale_read_histories_get_definite_known_verdicts() {
+    let dir = corpus_dir().join("../stale-reads");
+    // From the README: 0, 1, 3 not linearizable; 5 linearizable; 2 and 4 unknown to its authors.
+    let known = [(0, Some(false)), (1, Some(false)), (2, None), (3, Some(false)), (4, None), (5, Some(true))];
+    for (k, expected) in known {
+        let path = dir.join(format!("lease-isolated-{k}.jsonl"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let ops = parse_kv(&path.display().to_string(), &text, Format::Json).unwrap();
+        assert!(ops.len() > 5_000);
+        let budget = Budget { max_wall_ms: None, max_memory_bytes: Some(1 << 30), ..Budget::default() };
+        let (v, effort) = faultline_lincheck::check_with_effort(
+            &Kv::new(),
+            &ops,
+            &CheckOptions { budget, minimize: false, threads: 1 },
+        );
+        assert!(!matches!(v, Verdict::Unknown(_)), "{k}: {v}");
+        assert!(effort.peak_bytes < 1 << 30, "{k}: {effort:?}");
+        if let Some(lin) = expected {
+            assert_eq!(v.is_linearizable(), lin, "lease-isolated-{k}");
+        }
+    }
+}

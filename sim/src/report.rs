@@ -155,6 +155,17 @@ pub struct RunReport {
     pub marks: Marks,
     /// Faults as applied.
     pub faults: Vec<AppliedFault>,
+    /// What the end-of-run linearizability check spent (absent when none ran): explored
+    /// configurations and the peak bytes of one partition's search, to tune `[checks]
+    /// history_budget` with.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub history_check: Option<HistoryCheck>,
+    /// The client histories written out (one per check the protocol ran, e.g. one per lock),
+    /// when the caller asked for them
+    /// ([`RunExtras::export_history`](crate::runner::RunExtras::export_history)) and the
+    /// protocol's check uses a model that can write them.
+    #[serde(skip)]
+    pub history: Vec<faultline_lincheck::export::ExportedHistory>,
     /// Per-operation timing (for charts; not in the JSON output).
     #[serde(skip)]
     pub op_timings: Vec<OpTiming>,
@@ -173,6 +184,15 @@ pub struct RunReport {
     /// (the starting point of shrinking).
     #[serde(skip)]
     pub explicit_faults: Vec<crate::scenario::FaultSpec>,
+}
+
+/// The effort of the end-of-run history check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryCheck {
+    /// Configurations explored, over every partition.
+    pub states: u64,
+    /// Peak bytes one partition's search held.
+    pub peak_bytes: u64,
 }
 
 /// A positive control's outcome.
@@ -312,6 +332,8 @@ pub(crate) fn build(i: Inputs<'_>) -> RunReport {
         recent: Vec::new(),
         trace: Vec::new(),
         history_json: None,
+        history_check: None,
+        history: Vec::new(),
         explicit_faults: Vec::new(),
     }
 }
@@ -397,6 +419,8 @@ impl RunReport {
             recent: Vec::new(),
             trace: Vec::new(),
             history_json: None,
+            history_check: None,
+            history: Vec::new(),
             explicit_faults: Vec::new(),
         }
     }

@@ -42,6 +42,9 @@ pub struct RunExtras {
     pub keep_trace: bool,
     /// Asked now and then whether to go on (wall-clock budget, interrupts, progress display).
     pub watchdog: Option<crate::world::Watchdog>,
+    /// Write the client history out in this format ([`RunReport::history`]), as the protocol's
+    /// end-of-run check saw it.
+    pub export_history: Option<faultline_lincheck::export::ExportFormat>,
 }
 
 /// The [`ProtocolRunner`] of protocol `P`.
@@ -87,6 +90,9 @@ impl<P: Protocol> ProtocolRunner for Runner<P> {
         }
         if let Some(w) = extras.watchdog {
             sim = sim.with_watchdog(w);
+        }
+        if let Some(f) = extras.export_history {
+            sim = sim.export_history(f);
         }
         // A protocol's failed assertion is a finding, not a crash of the tool: report it as a
         // violation so sweeps, repros and shrinking treat it like any other.

@@ -216,6 +216,11 @@ pub struct Simulation<P: Protocol> {
     out: Vec<Command<P>>,
     stats: report::Counters,
     unknown: Option<String>,
+    /// The end-of-run history check's effort, once it ran.
+    history_check: Option<report::HistoryCheck>,
+    /// The history format to write out, if asked.
+    export: Option<faultline_lincheck::export::ExportFormat>,
+    exported: Vec<faultline_lincheck::export::ExportedHistory>,
     next_timer_gen: u64,
 }
 
@@ -349,6 +354,9 @@ impl<P: Protocol> Simulation<P> {
             out: Vec::with_capacity(64),
             stats: report::Counters::default(),
             unknown: None,
+            history_check: None,
+            export: None,
+            exported: Vec::new(),
             next_timer_gen: 0,
             scenario: s,
         };
@@ -365,6 +373,13 @@ impl<P: Protocol> Simulation<P> {
     /// Asks `watchdog` every few thousand events whether to go on (see [`Watchdog`]).
     pub fn with_watchdog(mut self, watchdog: Watchdog) -> Self {
         self.watchdog = Some(watchdog);
+        self
+    }
+
+    /// Writes the client history out in `format` ([`RunReport::history`]): what the end-of-run
+    /// linearizability check saw, for `check-history` and other tools.
+    pub fn export_history(mut self, format: faultline_lincheck::export::ExportFormat) -> Self {
+        self.export = Some(format);
         self
     }
 
@@ -1066,9 +1081,13 @@ impl<P: Protocol> Simulation<P> {
             let view = view_of!(self);
             let mut end_violations = Vec::new();
             if self.scenario.checks.history {
+                crate::lin::take_effort();
+                crate::lin::request_export(self.export);
                 if let Some(reason) = P::check_end(&mut self.ghost, &view, &self.history, &mut end_violations) {
                     self.unknown = Some(reason);
                 }
+                self.history_check = crate::lin::take_effort();
+                self.exported = crate::lin::take_export();
             }
             for mut v in end_violations {
                 v.at_ns = self.now.0;
@@ -1116,6 +1135,8 @@ impl<P: Protocol> Simulation<P> {
             recent.rotate_left(total % RECENT_EVENTS);
         }
         report.recent = recent;
+        report.history_check = self.history_check.take();
+        report.history = std::mem::take(&mut self.exported);
         report.trace = self.all.take().unwrap_or_default();
         report.explicit_faults = std::mem::take(&mut self.explicit);
         if report.verdict != Verdict::Pass {
