@@ -313,3 +313,68 @@ fn mutated_repro_files_never_panic_and_every_error_has_a_position() {
     }
     assert_clean("repros", fuzz_files("repros", 1000, &files, 120));
 }
+
+#[test]
+fn mutated_histories_never_panic_and_every_error_names_its_file() {
+    use faultline_lincheck::{check_history_files, Budget, CheckHistoryOptions, Format};
+    let shared = root().join("../shared/reference/histories");
+    // (file, model): Jepsen logs, EDN key-value, faultline JSON (a stale-read file, cut short).
+    let dir = root().join("target").join("fuzz").join("history-src");
+    std::fs::create_dir_all(&dir).unwrap();
+    let stale = std::fs::read_to_string(shared.join("stale-reads/lease-isolated-0.jsonl")).unwrap();
+    let short: String = stale.lines().take(300).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join("stale-short.jsonl"), short).unwrap();
+    let sources = [
+        (shared.join("porcupine/jepsen/etcd_000.log"), "cas-register"),
+        (shared.join("porcupine/jepsen/etcd_001.log"), "cas-register"),
+        (shared.join("porcupine/kv/c01-ok.txt"), "kv"),
+        (shared.join("porcupine/kv/c01-bad.txt"), "kv-whole"),
+        (dir.join("stale-short.jsonl"), "kv"),
+    ];
+    let out = root().join("target").join("fuzz").join("histories");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let cases: Vec<(usize, u64)> = (0..sources.len()).flat_map(|f| (0..160).map(move |k| (f, k))).collect();
+    let results: Vec<Result<bool, String>> = cases
+        .par_iter()
+        .map(|&(f, k)| {
+            let (src, model) = &sources[f];
+            let original = std::fs::read(src).unwrap();
+            let mut rng = Prng::new(5000 + k, Stream::Workload, f as u32);
+            let text = mutate(&original, &mut rng);
+            let path = out.join(format!("{f}-{k}.txt"));
+            std::fs::write(&path, &text).unwrap();
+            let name = path.display().to_string();
+            let opts = CheckHistoryOptions {
+                model: model.to_string(),
+                format: Format::Auto,
+                files: vec![path.clone()],
+                budget: Budget { max_states: 200_000, max_wall_ms: Some(2_000), max_memory_bytes: Some(256 << 20) },
+                ..Default::default()
+            };
+            let r =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_history_files(&opts, &mut Vec::new())));
+            match r {
+                Err(_) => Err(format!("{name} ({model}): panicked")),
+                Ok(Ok(outcome)) => {
+                    let _ = std::fs::remove_file(&path);
+                    assert!((0..=3).contains(&outcome.exit_code()));
+                    Ok(true)
+                }
+                Ok(Err(e)) => {
+                    let shown = e.to_string();
+                    if !shown.starts_with(&name) {
+                        return Err(format!("{name}: error does not name the file: {shown}"));
+                    }
+                    let _ = std::fs::remove_file(&path);
+                    Ok(false)
+                }
+            }
+        })
+        .collect();
+    let defects: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(defects.is_empty(), "{} defects, first: {:?}", defects.len(), &defects[..defects.len().min(10)]);
+    let checked = results.iter().filter(|r| matches!(r, Ok(true))).count();
+    let refused = results.iter().filter(|r| matches!(r, Ok(false))).count();
+    assert!(checked * 10 >= results.len() && refused * 10 >= results.len(), "{checked} checked, {refused} refused");
+}

@@ -111,7 +111,10 @@ pub fn check_history_files(opts: &CheckHistoryOptions, out: &mut dyn Write) -> R
         let text = String::from_utf8(bytes).map_err(|e| {
             let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
-            InputError { file: name.clone(), line, col: 0, message: "not valid UTF-8".into() }
+            let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            // `good` is valid UTF-8 up to the bad byte: count characters, not bytes.
+            let col = std::str::from_utf8(&good[line_start..]).map_or(1, |l| l.chars().count() + 1);
+            InputError { file: name.clone(), line, col, message: "not valid UTF-8".into() }
         })?;
         let p = match model {
             "register" => Parsed::Register(formats::parse_register(&name, &text, opts.format, false)?),

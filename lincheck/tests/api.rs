@@ -315,7 +315,7 @@ fn check_history_bad_input() {
     let nonutf8 = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lincheck-api-nonutf8.log");
     std::fs::write(&nonutf8, b"ok\n\xff\xfe").unwrap();
     let (r, _) = run(&CheckHistoryOptions { model: "mutex".into(), files: vec![nonutf8], ..Default::default() });
-    assert!(r.unwrap_err().contains(":2: not valid UTF-8"));
+    assert!(r.unwrap_err().contains(":2:1: not valid UTF-8"));
 }
 
 #[test]
