@@ -96,6 +96,11 @@ fn sweep_writes_the_history_of_every_failing_run_beside_its_repro() {
         assert_eq!(code(&c), 1, "{}", stdout(&c));
     }
     assert!(failures > 0);
+    // summary.md puts the failures, with their replay commands, before any table.
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    let (f, t) = (md.find("## Failures").unwrap(), md.find("| scenario |").unwrap());
+    let replay = md.find("replay").unwrap();
+    assert!(f < replay && replay < t, "{md}");
     // Passing runs leave no history behind.
     let histories = std::fs::read_dir(&dir)
         .unwrap()

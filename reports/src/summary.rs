@@ -1,5 +1,5 @@
-//! `summary.md`: per scenario runs, failures, availability, latency, speed and `sometimes`
-//! coverage, then every failure with its replay command. GitHub renders it as a job summary.
+//! `summary.md`: every failure with its replay command first, then per scenario runs, failures,
+//! availability, latency, speed and `sometimes` coverage. GitHub renders it as a job summary.
 
 use crate::record::RunRecord;
 use crate::stats::ScenarioStats;
@@ -49,6 +49,31 @@ pub fn markdown(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord]
         let _ = write!(s, " · **{missing} runs missing** (a shard, an interrupted or a fail-fast sweep)");
     }
     let _ = writeln!(s, "\n");
+    // Failures first: what a reader of a red CI job needs, before any table.
+    let failures: Vec<&RunRecord> = records.iter().filter(|r| r.row.verdict() != Verdict::Pass).collect();
+    if !failures.is_empty() {
+        let _ = writeln!(s, "## Failures\n");
+        for r in failures {
+            let row = &r.row;
+            let what = if row.invariant.is_empty() { "inconclusive".to_string() } else { md_escape(&row.invariant) };
+            let at = row.at_ms.map_or(String::new(), |t| format!(" at {t} ms"));
+            let node = row.node.map_or(String::new(), |n| format!(" (node n{n})"));
+            let _ = writeln!(
+                s,
+                "- **{}** seed {}: {what}{at}{node}: {}",
+                md_escape(&row.scenario),
+                row.seed,
+                md_escape(&row.detail)
+            );
+            if !row.swarm.is_empty() {
+                let _ = writeln!(s, "  - swarm: {}", md_escape(&row.swarm));
+            }
+            if !row.repro.is_empty() {
+                let _ = writeln!(s, "  - `{}`", replay_command(&info.binary, replay_dir, &row.repro).replace('`', "'"));
+            }
+        }
+        let _ = writeln!(s, "\n## Scenarios\n");
+    }
     let _ = writeln!(
         s,
         "| scenario | protocol | runs | failed | unknown | availability (worst run) | latency p50 / p99 / max ms | \
@@ -123,29 +148,6 @@ pub fn markdown(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord]
                     never.join(", "),
                     st.runs
                 );
-            }
-        }
-    }
-    let failures: Vec<&RunRecord> = records.iter().filter(|r| r.row.verdict() != Verdict::Pass).collect();
-    if !failures.is_empty() {
-        let _ = writeln!(s, "\n## Failures\n");
-        for r in failures {
-            let row = &r.row;
-            let what = if row.invariant.is_empty() { "inconclusive".to_string() } else { md_escape(&row.invariant) };
-            let at = row.at_ms.map_or(String::new(), |t| format!(" at {t} ms"));
-            let node = row.node.map_or(String::new(), |n| format!(" (node n{n})"));
-            let _ = writeln!(
-                s,
-                "- **{}** seed {}: {what}{at}{node}: {}",
-                md_escape(&row.scenario),
-                row.seed,
-                md_escape(&row.detail)
-            );
-            if !row.swarm.is_empty() {
-                let _ = writeln!(s, "  - swarm: {}", md_escape(&row.swarm));
-            }
-            if !row.repro.is_empty() {
-                let _ = writeln!(s, "  - `{}`", replay_command(&info.binary, replay_dir, &row.repro).replace('`', "'"));
             }
         }
     }
