@@ -5,7 +5,8 @@
 //! JSON object per line, flushed at once) and rewrites the reports from the journal with
 //! [`write_all`]. Because the reports are a pure function of the sweep's description
 //! ([`SweepInfo`]) and the records sorted by (scenario, seed), a sweep gives byte-identical
-//! `results.csv` and `junit.xml` for any number of threads, an interrupted sweep resumed with
+//! `results.csv` (and `junit.xml` up to its wall-clock `time=` attributes) for any number of
+//! threads, an interrupted sweep resumed with
 //! `--resume` gives the same reports as an uninterrupted one, and merging the journals of shards
 //! gives exactly what one unsharded sweep would have written.
 //!
