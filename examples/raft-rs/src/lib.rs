@@ -71,19 +71,7 @@ impl Protocol for RaftRs {
     }
 
     fn generate(cfg: &RaftRsConfig, _client: u32, rng: &mut Prng) -> KvCmd {
-        let key = rng.below(u64::from(cfg.keys.max(1))) as u8;
-        let values = u64::from(cfg.values.max(1));
-        let roll = rng.below(100);
-        if roll < cfg.read_percent {
-            KvCmd::Get { key }
-        } else if roll < cfg.read_percent + cfg.cas_percent {
-            KvCmd::Cas { key, expected: rng.below(values) as u32, new: rng.below(values) as u32 }
-        } else if rng.chance(1, 2) {
-            KvCmd::Put { key, value: rng.below(values) as u32 }
-        } else {
-            // Appended tokens are mostly unique, so a lost or doubled append shows in reads.
-            KvCmd::Append { key, value: values as u32 + rng.below(1_000_000) as u32 }
-        }
+        faultline_kv::generate(cfg.keys, cfg.values, cfg.read_percent, cfg.cas_percent, &mut |n| rng.below(n))
     }
 
     fn is_leader(&self) -> bool {

@@ -160,6 +160,33 @@ pub fn malformed_output() -> KvOutput {
     KvOutput::Get("<malformed>".into())
 }
 
+/// The client workload of a replicated KV store, shared by the KV adapters (faultline's Raft and
+/// the raft-rs example): a get with `read_percent`, a compare-and-set with `cas_percent`, else a
+/// put or an append, half each, on a key in `0..keys`. `below(n)` draws uniformly from `0..n`
+/// (the client's seeded stream: `|n| rng.below(n)`).
+pub fn generate(
+    keys: u8,
+    values: u32,
+    read_percent: u64,
+    cas_percent: u64,
+    below: &mut impl FnMut(u64) -> u64,
+) -> KvCmd {
+    let key = below(u64::from(keys.max(1))) as u8;
+    let values = u64::from(values.max(1));
+    let roll = below(100);
+    if roll < read_percent {
+        KvCmd::Get { key }
+    } else if roll < read_percent + cas_percent {
+        KvCmd::Cas { key, expected: below(values) as u32, new: below(values) as u32 }
+    } else if below(2) < 1 {
+        // `Prng::chance(1, 2)` draws exactly this.
+        KvCmd::Put { key, value: below(values) as u32 }
+    } else {
+        // Appended tokens are mostly unique, so a lost or doubled append shows in reads.
+        KvCmd::Append { key, value: values as u32 + below(1_000_000) as u32 }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
