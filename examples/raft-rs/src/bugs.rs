@@ -31,7 +31,7 @@ pub const RAFT_RS_BUGS: &[BugInfo] = &[
         breaks: "the adapter leaves raft-rs's randomized election timeout as raft-rs draws it, from \
                  `rand::thread_rng()`, so the same seed no longer gives the same run",
         caught_by: "sim.nondeterminism",
-        scenarios: &["raft-rs-steady"],
+        scenarios: &["raft-rs-crash-storm"],
     },
 ];
 

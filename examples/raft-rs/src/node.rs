@@ -39,7 +39,7 @@ const READY_ROUNDS: usize = 8;
 /// One node of the replicated KV store.
 pub struct RaftRs {
     pub(crate) id: NodeId,
-    nodes: u32,
+    pub(crate) nodes: u32,
     /// raft-rs itself, over the node's disk.
     pub(crate) raw: RawNode<Store>,
     tick: Duration,
@@ -89,15 +89,7 @@ impl std::fmt::Debug for RaftRs {
     }
 }
 
-/// Folds one applied entry into the running digest of everything applied: equal digests at
-/// equal indices mean equal applied prefixes (the State Machine Safety check compares them).
-#[inline]
-pub fn chain(prev: u64, index: u64, digest: u64) -> u64 {
-    let mut z = prev ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ digest.rotate_left(17);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub use faultline_raft::safety::chain;
 
 /// The digest of an entry as the checks compare it: its term, type and data.
 pub fn entry_digest(e: &Entry) -> u64 {

@@ -9,7 +9,9 @@
 //! or doubled append shows in later reads. Client sessions (applying a retried command once)
 //! are the replicating protocol's business, not the store's.
 
-use faultline_lincheck::models::{KvInput, KvOutput};
+use faultline_lincheck::models::{Kv, KvInput, KvOutput};
+use faultline_lincheck::Operation;
+use faultline_sim::prelude::{History, Op, Outcome, Violation};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 
@@ -154,10 +156,50 @@ pub fn lin_output(cmd: &KvCmd, answer: &KvAnswer) -> Option<KvOutput> {
     }
 }
 
-/// What an answer of the wrong shape is checked as: a read of a value nothing wrote, which no
-/// linearization can explain.
-pub fn malformed_output() -> KvOutput {
-    KvOutput::Get("<malformed>".into())
+/// A client history of KV commands as lincheck operations: `cmd` picks each operation's command
+/// (`None`: not a client KV operation, e.g. an operator request, left out); failed operations
+/// are left out too (they never took effect), and indeterminate ones stay open. An `ok` answer
+/// that does not fit its command is an error naming both.
+pub fn lincheck_ops<I, F>(history: &History<I, KvAnswer>, cmd: F) -> Result<Vec<Operation<KvInput, KvOutput>>, String>
+where
+    F: Fn(&Op<I, KvAnswer>) -> Option<&KvCmd>,
+{
+    let mut ops = Vec::with_capacity(history.ops.len());
+    for op in &history.ops {
+        let Some(c) = cmd(op) else { continue };
+        let (ret, output) = match (op.outcome, &op.output) {
+            (Outcome::Failed, _) => continue,
+            (Outcome::Ok, Some(answer)) => match lin_output(c, answer) {
+                Some(output) => (op.return_ns, Some(output)),
+                None => return Err(format!("client {} got {answer:?} for {c:?}", op.client)),
+            },
+            _ => (None, None),
+        };
+        ops.push(Operation { client: u64::from(op.client), call: op.call_ns, ret, input: lin_input(c), output });
+    }
+    Ok(ops)
+}
+
+/// The end-of-run check of a replicated KV store: its client history (see [`lincheck_ops`]) is
+/// linearizable as lincheck's `Kv` model (partitioned by key), within `budget`; a violation is
+/// named `invariant`. Returns why the check was inconclusive, if it was.
+pub fn check_linearizable<I, F>(
+    history: &History<I, KvAnswer>,
+    cmd: F,
+    invariant: &str,
+    budget: u64,
+    out: &mut Vec<Violation>,
+) -> Option<String>
+where
+    F: Fn(&Op<I, KvAnswer>) -> Option<&KvCmd>,
+{
+    match lincheck_ops(history, cmd) {
+        Ok(ops) => faultline_sim::lin::verdict(&Kv::new(), &ops, invariant, budget, out),
+        Err(detail) => {
+            out.push(Violation::new(invariant, None, detail));
+            None
+        }
+    }
 }
 
 /// The client workload of a replicated KV store, shared by the KV adapters (faultline's Raft and

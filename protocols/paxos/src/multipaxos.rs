@@ -22,9 +22,7 @@
 use crate::acceptor::{Acceptor, AcceptorWrite};
 use crate::ballot::{majority, Ballot, NodeSet};
 use crate::ghost::{self, ConsensusGhost, Note};
-use crate::kv::{self, Entry, KvAnswer, KvCmd, KvStore};
-use faultline_lincheck::models::Kv;
-use faultline_lincheck::Operation;
+use crate::kv::{Entry, KvAnswer, KvCmd, KvStore};
 use faultline_sim::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -783,28 +781,6 @@ impl Protocol for MultiPaxos {
                 }
             }
         }
-        let mut ops = Vec::with_capacity(history.ops.len());
-        for o in &history.ops {
-            let (ret, output) = match o.outcome {
-                Outcome::Failed => continue,
-                Outcome::Indeterminate => (None, None),
-                Outcome::Ok => {
-                    let answer = o.output.as_ref().expect("ok operations have an answer");
-                    let Some(output) = kv::lin_output(&o.input, answer) else {
-                        out.push(Violation::new(LINEARIZABLE, None, format!("{:?} was answered {answer:?}", o.input)));
-                        return None;
-                    };
-                    (o.return_ns, Some(output))
-                }
-            };
-            ops.push(Operation {
-                client: u64::from(o.client),
-                call: o.call_ns,
-                ret,
-                input: kv::lin_input(&o.input),
-                output,
-            });
-        }
-        faultline_sim::lin::verdict(&Kv::new(), &ops, LINEARIZABLE, view.history_budget, out)
+        faultline_kv::check_linearizable(history, |o| Some(&o.input), LINEARIZABLE, view.history_budget, out)
     }
 }

@@ -4,11 +4,9 @@
 
 use crate::message::RaftInput;
 use crate::state_machine::StateMachine;
-use faultline_kv::{lin_input, lin_output, malformed_output, KvData};
+use faultline_kv::KvData;
 pub use faultline_kv::{KvAnswer, KvCmd};
-use faultline_lincheck::models::{Kv, KvInput, KvOutput};
-use faultline_lincheck::Operation;
-use faultline_sim::prelude::{History, Outcome, Prng, Violation};
+use faultline_sim::prelude::{History, Op, Prng, Violation};
 use serde::{Deserialize, Serialize};
 
 /// Workload settings (`[config.app]`).
@@ -62,26 +60,13 @@ impl StateMachine for KvStore {
         history_budget: u64,
         out: &mut Vec<Violation>,
     ) -> Option<String> {
-        faultline_sim::lin::verdict(&Kv::new(), &to_lincheck(history), "raft.linearizable", history_budget, out)
-    }
-}
-
-/// The client history as lincheck operations (failed operations left out; operator requests
-/// are not client operations).
-pub fn to_lincheck(history: &History<RaftInput<KvCmd>, KvAnswer>) -> Vec<Operation<KvInput, KvOutput>> {
-    let mut ops = Vec::with_capacity(history.ops.len());
-    for op in &history.ops {
-        let RaftInput::Client(cmd) = op.input else { continue };
-        if op.outcome == Outcome::Failed {
-            continue;
-        }
-        let (ret, output) = match (op.outcome, &op.output, op.return_ns) {
-            (Outcome::Ok, Some(answer), Some(ret)) => {
-                (Some(ret), Some(lin_output(&cmd, answer).unwrap_or_else(malformed_output)))
+        // Operator requests (membership changes) are not client operations.
+        fn cmd(op: &Op<RaftInput<KvCmd>, KvAnswer>) -> Option<&KvCmd> {
+            match &op.input {
+                RaftInput::Client(cmd) => Some(cmd),
+                _ => None,
             }
-            _ => (None, None),
-        };
-        ops.push(Operation { client: u64::from(op.client), call: op.call_ns, ret, input: lin_input(&cmd), output });
+        }
+        faultline_kv::check_linearizable(history, cmd, "raft.linearizable", history_budget, out)
     }
-    ops
 }

@@ -12,8 +12,10 @@
 //! - [`state_machine`]: the pluggable application ([`StateMachine`]) with client sessions that
 //!   apply a retried command once. [`kv`] is the default: a key-value store (get, put, append,
 //!   cas) checked for linearizability.
-//! - [`check`]: Election Safety, Leader Append-Only, Log Matching, Leader Completeness, State
-//!   Machine Safety and the durability checks, over ghost state.
+//! - [`safety`]: Election Safety, Leader Append-Only, Log Matching, Leader Completeness, State
+//!   Machine Safety and the durability checks, over ghost state, for any Raft that exposes its
+//!   term, role, log and commit index through [`safety::RaftNodeView`]; [`check`] plugs this
+//!   crate's [`Raft`] into them.
 //! - [`bugs`]: the planted bugs ([`RAFT_BUGS`]).
 //!
 //! Register [`Raft`] (that is, `Raft<KvStore>`) with the runner; its protocol name is `raft`.
@@ -28,6 +30,7 @@ pub mod log;
 pub mod message;
 pub mod node;
 mod protocol;
+pub mod safety;
 pub mod state_machine;
 pub mod storage;
 

@@ -58,15 +58,7 @@ pub trait StateMachine: Clone + Debug + Default + 'static {
     ) -> Option<String>;
 }
 
-/// Folds one applied entry into the running digest of everything applied (checked by the State
-/// Machine Safety invariant: equal digests at equal indices).
-#[inline]
-pub fn chain(prev: u64, index: u64, entry_digest: u64) -> u64 {
-    let mut z = prev ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ entry_digest.rotate_left(17);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub use crate::safety::chain;
 
 /// The digest of an entry, as the log-matching and state-machine checks compare it.
 #[inline]
