@@ -323,7 +323,9 @@ fn html_report_is_self_contained_with_the_charts() {
     for needle in [
         "latency of ok operations over simulated time",
         "availability per time window",
-        "throughput (ok operations per simulated second)",
+        "operations per simulated second (ok, failed, indeterminate)",
+        r#"class="legend-box""#,
+        r#"class="fault-label""#,
         "messages per ok operation",
         "Space-time diagram",
         "<polyline",
@@ -445,4 +447,81 @@ fn bad_input_exits_2_and_step_summary_is_appended() {
     assert_eq!(last_line(&r), "2 passed, 0 failed");
     let s = read(&summary);
     assert!(s.starts_with("before\n# faultline sweep"), "{s}");
+}
+
+/// A scenario whose runs stop at a violation before any client operation has nothing to
+/// measure: its row and charts say "–", never availability 1 or latency 0.
+#[test]
+fn a_scenario_without_operations_shows_a_dash_not_perfect_availability() {
+    let dir = tmp("no-ops");
+    let out = dir.display().to_string();
+    let o = run(&[
+        "sweep",
+        &scenario("raft-figure8.toml"),
+        "--seeds",
+        "0..4",
+        "--bug",
+        "raft.commit-prior-term",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let mut rows = csv::Reader::from_path(dir.join("results.csv")).unwrap();
+    let col = rows.headers().unwrap().iter().position(|h| h == "ops_invoked").expect("an ops_invoked column");
+    let invoked: Vec<String> = rows.records().map(|r| r.unwrap()[col].to_string()).collect();
+    assert!(invoked.len() == 4 && invoked.iter().all(|n| n == "0"), "the runs stop before any operation: {invoked:?}");
+    let html = read(&dir.join("report.html"));
+    let row = html.lines().find(|l| l.contains("<a href=\"#s0\">raft-figure8</a>")).expect("the overview row");
+    let cells: Vec<&str> = row.split("<td>").skip(4).map(|c| c.split("</td>").next().unwrap_or("")).collect();
+    // availability, worst run, p50, p99, max
+    assert_eq!(&cells[..5], &["–"; 5], "{row}");
+    assert!(!row.contains("1.0000") && !row.contains("0.000<"), "{row}");
+    assert!(html.contains("– no operations to draw –"), "the empty charts say so");
+    assert!(html.contains("raft-figure8: nothing to measure"), "no availability bar is drawn");
+    let summary = read(&dir.join("summary.md"));
+    let line = summary.lines().find(|l| l.starts_with("| raft-figure8 |")).expect("the summary row");
+    assert!(line.contains("| – (–) | – / – / – |"), "{line}");
+    assert!(stdout(&o).contains("availability –, latency p50 –ms"), "{}", stdout(&o));
+}
+
+/// Shrinking a lock failure (a layout with servers, clients and a resource, where fewer nodes
+/// are easy to get wrong): no panic, no candidate kept that is longer with as many faults, and
+/// the result no larger than the input.
+#[test]
+fn shrinking_a_lock_failure_never_panics_and_never_grows() {
+    let dir = tmp("shrink-lock");
+    let out = dir.display().to_string();
+    let o =
+        run(&["run", &scenario("lock-gc-pause-fenced.toml"), "--seed", "0", "--bug", "lock.no-fencing", "--out", &out]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let repro = dir.join("repro-lock-gc-pause-fenced-0.toml");
+    let small = dir.join("small.toml");
+    let o = run(&["shrink", repro.to_str().unwrap(), "-o", small.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}\n{}", stdout(&o), stderr(&o));
+    let (text, err) = (stdout(&o), stderr(&o));
+    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+    // `  step: F faults, E events (…)`: with as many faults, never more events.
+    let steps: Vec<(u64, u64)> = text
+        .lines()
+        .filter_map(|l| {
+            let (_, rest) = l.trim_start().split_once(": ")?;
+            let mut w = rest.split_whitespace();
+            let f = w.next()?.parse().ok()?;
+            (w.next()? == "faults,").then_some(())?;
+            Some((f, w.next()?.parse().ok()?))
+        })
+        .collect();
+    assert!(steps.len() >= 5, "{text}");
+    let row = |name: &str| -> Vec<u64> {
+        let line = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name} row: {text}"));
+        line.split_whitespace().skip(1).map(|x| x.parse().unwrap()).collect()
+    };
+    let (faults, events) = (row("faults"), row("events"));
+    let mut best = (faults[0], events[0]);
+    for &(f, e) in &steps {
+        assert!(f < best.0 || (f == best.0 && e <= best.1), "{f} faults, {e} events after {best:?}:\n{text}");
+        best = (f, e);
+    }
+    assert!(events[1] <= events[0], "{text}");
+    assert!(faults[1] <= 3, "7 faults shrink to 3: {text}");
 }

@@ -11,6 +11,7 @@ use crate::registry::Registry;
 use crate::swarm;
 use crate::{errln, outln};
 use faultline_lincheck::export::ExportFormat;
+use faultline_reports::stats::or_dash;
 use faultline_reports::{journal, RunRecord, ScenarioInfo, SweepInfo};
 use faultline_sim::check::Verdict;
 use faultline_sim::runner::{Repro, RunExtras};
@@ -297,14 +298,14 @@ pub fn print_outcome(records: &[RunRecord], out: &Path, info: &SweepInfo) {
     }
     for st in faultline_reports::stats::per_scenario(info, records) {
         outln!(
-            "{}: {} runs, {} failed{}, availability {:.4}, latency p50 {:.3}ms p99 {:.3}ms",
+            "{}: {} runs, {} failed{}, availability {}, latency p50 {}ms p99 {}ms",
             st.name,
             st.runs,
             st.failed,
             if st.unknown > 0 { format!(", {} inconclusive", st.unknown) } else { String::new() },
-            st.availability(),
-            faultline_reports::latency::quantile_ms(&st.latency, 0.5),
-            faultline_reports::latency::quantile_ms(&st.latency, 0.99),
+            or_dash(st.availability(), 4),
+            or_dash(st.latency_ms(0.5), 3),
+            or_dash(st.latency_ms(0.99), 3),
         );
     }
     let missing = info.total_runs().saturating_sub(records.len() as u64);

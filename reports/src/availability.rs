@@ -1,12 +1,16 @@
 //! Availability, defined once and computed the same way everywhere.
 //!
 //! - **Availability** of a run is `ok / invoked`: of the client operations invoked, the fraction
-//!   answered ok (1.0 when none was invoked). Failed and indeterminate operations count against
-//!   it. The simulator computes it per run ([`RunReport::availability`]); over many runs the
-//!   sweep pools the counts (`Σ ok / Σ invoked`), it does not average the fractions.
+//!   answered ok (1.0 when none was invoked, in `results.csv` and the run's JSON, as the contract
+//!   has it). Failed and indeterminate operations count against it. The simulator computes it
+//!   per run ([`RunReport::availability`]); over many runs the sweep pools the counts
+//!   (`Σ ok / Σ invoked`), it does not average the fractions. The reports show a scenario or a
+//!   window in which nothing was invoked as "–", never as 1.
 //! - **Availability per window**: simulated time is cut into [`WINDOWS`] equal windows; an
 //!   operation belongs to the window in which it was *invoked*, and the window's availability is
 //!   `ok / invoked` of those operations (undefined, and not drawn, when none was invoked).
+//!   Operations still in flight when the run ended (neither answered nor given up) are left out:
+//!   they would otherwise show as a drop in the last windows that no client saw.
 //!   Throughput per window is the number of ok operations invoked in it per simulated second;
 //!   latency quantiles per window are over those operations' latencies.
 //! - **Recovery**: the time from the last heal (the last fault action) to the first ok answer
@@ -48,6 +52,12 @@ pub struct WindowSeries {
     pub invoked: Vec<u32>,
     /// ... of which answered ok.
     pub ok: Vec<u32>,
+    /// ... of which failed (refused or given up, known not to have taken effect).
+    #[serde(default)]
+    pub failed: Vec<u32>,
+    /// ... of which indeterminate (given up after a timeout: may have taken effect).
+    #[serde(default)]
+    pub indeterminate: Vec<u32>,
     /// Median latency of those ok operations, ms (None: no ok operation).
     pub p50_ms: Vec<Option<f64>>,
     /// 99th percentile.
@@ -65,8 +75,22 @@ impl WindowSeries {
 
     /// Ok operations per simulated second in window `i`, if the run reached it.
     pub fn throughput(&self, i: usize) -> Option<f64> {
+        self.rate(&self.ok, i)
+    }
+
+    /// Failed operations per simulated second in window `i`, if the run reached it.
+    pub fn failed_rate(&self, i: usize) -> Option<f64> {
+        self.rate(&self.failed, i)
+    }
+
+    /// Indeterminate operations per simulated second in window `i`, if the run reached it.
+    pub fn indeterminate_rate(&self, i: usize) -> Option<f64> {
+        self.rate(&self.indeterminate, i)
+    }
+
+    fn rate(&self, counts: &[u32], i: usize) -> Option<f64> {
         (i < self.reached)
-            .then(|| f64::from(self.ok.get(i).copied().unwrap_or(0)) * 1000.0 / self.window_ms.max(1) as f64)
+            .then(|| f64::from(counts.get(i).copied().unwrap_or(0)) * 1000.0 / self.window_ms.max(1) as f64)
     }
 }
 
@@ -77,13 +101,19 @@ pub fn windows(ops: &[OpTiming], span_ms: u64, end_ms: u64) -> WindowSeries {
     let reached = (end_ms.div_ceil(window_ms) as usize).clamp(1, WINDOWS);
     let mut invoked = vec![0u32; WINDOWS];
     let mut ok = vec![0u32; WINDOWS];
+    let mut failed = vec![0u32; WINDOWS];
+    let mut indeterminate = vec![0u32; WINDOWS];
     let mut lat: Vec<Vec<u64>> = vec![Vec::new(); WINDOWS];
-    for o in ops {
+    for o in ops.iter().filter(|o| !o.pending) {
         let w = ((o.call_ns / 1_000_000 / window_ms) as usize).min(WINDOWS - 1);
         invoked[w] += 1;
-        if let (Outcome::Ok, Some(r)) = (o.outcome, o.return_ns) {
-            ok[w] += 1;
-            lat[w].push(r.saturating_sub(o.call_ns));
+        match (o.outcome, o.return_ns) {
+            (Outcome::Ok, Some(r)) => {
+                ok[w] += 1;
+                lat[w].push(r.saturating_sub(o.call_ns));
+            }
+            (Outcome::Failed, _) => failed[w] += 1,
+            _ => indeterminate[w] += 1,
         }
     }
     let q = |v: &[u64], permille: usize| -> Option<f64> {
@@ -102,7 +132,7 @@ pub fn windows(ops: &[OpTiming], span_ms: u64, end_ms: u64) -> WindowSeries {
         p99_ms.push(q(v, 990));
         max_ms.push(q(v, 1000));
     }
-    WindowSeries { window_ms, reached, invoked, ok, p50_ms, p99_ms, max_ms }
+    WindowSeries { window_ms, reached, invoked, ok, failed, indeterminate, p50_ms, p99_ms, max_ms }
 }
 
 /// A stretch of simulated time during which a fault was in force (or, for clock jumps and
@@ -186,7 +216,13 @@ mod tests {
     use super::*;
 
     fn op(call_ms: u64, ret_ms: Option<u64>, outcome: Outcome) -> OpTiming {
-        OpTiming { client: 0, call_ns: call_ms * 1_000_000, return_ns: ret_ms.map(|r| r * 1_000_000), outcome }
+        OpTiming {
+            client: 0,
+            call_ns: call_ms * 1_000_000,
+            return_ns: ret_ms.map(|r| r * 1_000_000),
+            outcome,
+            pending: false,
+        }
     }
 
     #[test]
@@ -214,6 +250,25 @@ mod tests {
         assert_eq!((short.reached, short.throughput(3), short.throughput(4)), (4, Some(0.0), None));
         assert_eq!(ratio(0, 0), 1.0);
         assert_eq!(ratio(3, 4), 0.75);
+        assert_eq!((w.failed[2], w.indeterminate[1]), (1, 1), "failed and indeterminate are counted apart");
+    }
+
+    #[test]
+    fn operations_in_flight_at_the_end_are_left_out_of_the_last_window() {
+        let mut ops = vec![op(480, Some(482), Outcome::Ok), op(485, Some(486), Outcome::Ok)];
+        // Invoked in the last window and still waiting when the run ended at 500 ms.
+        for call in [490, 495, 498] {
+            ops.push(OpTiming { pending: true, ..op(call, None, Outcome::Indeterminate) });
+        }
+        let w = windows(&ops, 500, 500);
+        assert_eq!((w.invoked[WINDOWS - 2], w.ok[WINDOWS - 2]), (2, 2));
+        assert_eq!(w.invoked[WINDOWS - 1], 0, "nothing but in-flight operations: no data, not a drop");
+        assert_eq!(w.availability(WINDOWS - 1), None);
+        assert_eq!(w.availability(WINDOWS - 2), Some(1.0));
+        // An operation given up after a timeout is not in flight: it counts against availability.
+        ops.push(op(499, None, Outcome::Indeterminate));
+        let w = windows(&ops, 500, 500);
+        assert_eq!((w.availability(WINDOWS - 1), w.indeterminate[WINDOWS - 1]), (Some(0.0), 1));
     }
 
     fn fault(at_ms: u64, action: &str, node: Option<u32>, recovery: bool) -> AppliedFault {

@@ -5,9 +5,9 @@
 
 use crate::availability::{ratio, WINDOWS};
 use crate::record::RunRecord;
-use crate::stats::ScenarioStats;
-use crate::svg::{self, esc, LineChart, Series};
-use crate::{latency, replay_command, SweepInfo};
+use crate::stats::{or_dash, ScenarioStats};
+use crate::svg::{self, esc, LineChart, Series, Style};
+use crate::{replay_command, SweepInfo};
 use faultline_sim::check::Verdict;
 use std::fmt::Write;
 
@@ -29,7 +29,7 @@ svg.chart { background: #fcfcfd; border: 1px solid #e3e6ec; border-radius: 4px; 
 svg .title { font-size: 13px; font-weight: 600; fill: #1d2330; } svg .tick { font-size: 10.5px; fill: #555; }
 svg .label { font-size: 11px; fill: #333; } svg .legend { font-size: 11px; fill: #333; }
 svg .axis { stroke: #888; } svg .grid { stroke: #eceef2; } svg .fault { fill: #f4a3a3; fill-opacity: .35; }
-svg .fault-instant { stroke: #d9534f; stroke-dasharray: 2 2; } svg .bar { fill: #6c8ebf; } svg .whisker { stroke: #333; stroke-width: 1.5; }
+svg .fault-instant { stroke: #d9534f; stroke-dasharray: 2 2; } svg .fault-label { font-size: 9.5px; fill: #8f2d2a; } svg .bar { fill: #6c8ebf; } svg .whisker { stroke: #333; stroke-width: 1.5; }
 svg .lane { stroke: #c9ced8; } svg .lane-label { font-size: 11px; fill: #333; }
 svg .msg { stroke: #4a6fa5; stroke-width: 1; opacity: .75; } svg .msg-early { stroke-dasharray: 3 3; }
 svg .violation { stroke: #b3261e; stroke-width: 2; } svg .violation-label { font-size: 11px; fill: #b3261e; font-weight: 600; }
@@ -79,7 +79,10 @@ pub fn page(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord], re
     h.push_str("</p>\n");
     h.push_str(
         "<p class=\"note\">Availability = ok / invoked client operations (pooled over runs; per window: of the operations \
-         invoked in that window). Latency is of ok operations. Shaded: fault windows of the run drawn.</p>\n",
+         invoked in that window; operations still in flight when a run ended are left out). “–”: nothing was invoked, or \
+         nothing succeeded, so there is nothing to measure. Latency is of ok operations, on a log axis. Shaded and \
+         labelled: the fault windows of the run drawn (a failing scenario draws its first failing seed). Crosses are \
+         failed operations, diamonds indeterminate ones (per second, by invocation).</p>\n",
     );
 
     // The overview table.
@@ -91,7 +94,7 @@ pub fn page(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord], re
         let _ = writeln!(
             h,
             "<tr><td class=\"l\"><a href=\"#s{}\">{}</a></td><td class=\"l\">{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td>\
-             <td>{:.4}</td><td>{:.4}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td><td>{:.0}</td></tr>",
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td></tr>",
             st.index,
             esc(&st.name),
             esc(&st.protocol),
@@ -99,11 +102,11 @@ pub fn page(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord], re
             if st.failed > 0 { "fail" } else { "pass" },
             st.failed,
             st.unknown,
-            st.availability(),
-            st.worst_availability,
-            latency::quantile_ms(&st.latency, 0.5),
-            latency::quantile_ms(&st.latency, 0.99),
-            st.latency_max_ms,
+            or_dash(st.availability(), 4),
+            or_dash(st.worst_availability, 4),
+            or_dash(st.latency_ms(0.5), 3),
+            or_dash(st.latency_ms(0.99), 3),
+            or_dash(st.latency_max(), 3),
             st.messages_per_op().map_or("–".into(), |m| format!("{m:.2}")),
             st.events_per_s()
         );
@@ -114,9 +117,17 @@ pub fn page(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord], re
         let avail: Vec<svg::Bar> = stats
             .iter()
             .map(|st| {
-                let runs = st.records.iter().map(|&i| records[i].row.availability);
-                let (lo, hi) = runs.fold((1.0f64, 0.0f64), |(lo, hi), a| (lo.min(a), hi.max(a)));
-                (st.name.clone(), st.availability(), Some((lo, hi)))
+                // Only runs that invoked something have an availability.
+                let runs: Vec<f64> = st
+                    .records
+                    .iter()
+                    .map(|&i| &records[i].row)
+                    .filter(|r| r.ops_invoked > 0)
+                    .map(|r| r.availability)
+                    .collect();
+                let whisker = (!runs.is_empty())
+                    .then(|| runs.iter().fold((1.0f64, 0.0f64), |(lo, hi), &a| (lo.min(a), hi.max(a))));
+                (st.name.clone(), st.availability(), whisker)
             })
             .collect();
         h.push_str(&svg::bar_chart("availability per scenario (whisker: worst to best run)", "ok / invoked", &avail));
@@ -132,7 +143,7 @@ pub fn page(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord], re
                     .collect();
                 let whisker = (!per_run.is_empty())
                     .then(|| per_run.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &m| (lo.min(m), hi.max(m))));
-                (st.name.clone(), st.messages_per_op().unwrap_or(0.0), whisker)
+                (st.name.clone(), st.messages_per_op(), whisker)
             })
             .collect();
         h.push_str(&svg::bar_chart(
@@ -157,7 +168,7 @@ fn scenario_section(h: &mut String, st: &ScenarioStats, records: &[RunRecord], b
     let _ = write!(
         h,
         "<h2 id=\"s{}\">{} <small>({})</small></h2><p>{} runs, <span class=\"{}\">{} failed</span>, {} inconclusive · \
-         availability {:.4} · latency p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+         availability {} · latency p50 {} ms, p99 {} ms, max {} ms",
         st.index,
         esc(&st.name),
         esc(&st.protocol),
@@ -165,10 +176,10 @@ fn scenario_section(h: &mut String, st: &ScenarioStats, records: &[RunRecord], b
         if st.failed > 0 { "fail" } else { "pass" },
         st.failed,
         st.unknown,
-        st.availability(),
-        latency::quantile_ms(&st.latency, 0.5),
-        latency::quantile_ms(&st.latency, 0.99),
-        st.latency_max_ms
+        or_dash(st.availability(), 4),
+        or_dash(st.latency_ms(0.5), 3),
+        or_dash(st.latency_ms(0.99), 3),
+        or_dash(st.latency_max(), 3)
     );
     let never: Vec<&str> = st.marks.iter().filter(|(_, c)| c.runs == 0).map(|(m, _)| m.as_str()).collect();
     if !never.is_empty() {
@@ -208,10 +219,11 @@ fn scenario_section(h: &mut String, st: &ScenarioStats, records: &[RunRecord], b
         y_label: "latency (ms)",
         x_max,
         y_max: None,
+        log_y: true,
         series: vec![
-            Series { label: "p50".into(), color: "#2b6cb0", points: series(&w.p50_ms), dashed: false },
-            Series { label: "p99".into(), color: "#c05621", points: series(&w.p99_ms), dashed: false },
-            Series { label: "max".into(), color: "#718096", points: series(&w.max_ms), dashed: true },
+            Series { label: "p50".into(), color: "#2b6cb0", points: series(&w.p50_ms), style: Style::Line },
+            Series { label: "p99".into(), color: "#c05621", points: series(&w.p99_ms), style: Style::Line },
+            Series { label: "max".into(), color: "#718096", points: series(&w.max_ms), style: Style::Dashed },
         ],
         shade: &rep.fault_spans,
     }));
@@ -221,31 +233,52 @@ fn scenario_section(h: &mut String, st: &ScenarioStats, records: &[RunRecord], b
         y_label: "availability",
         x_max,
         y_max: Some(1.05),
+        log_y: false,
         series: vec![
             Series {
                 label: seed_label.clone(),
                 color: "#2b6cb0",
                 points: (0..WINDOWS).map(|i| w.availability(i).map(|a| (mid(i), a))).collect(),
-                dashed: false,
+                style: Style::Line,
             },
-            Series { label: format!("all {} runs", runs.len()), color: "#2f855a", points: pooled_avail, dashed: true },
+            Series {
+                label: format!("all {} runs", runs.len()),
+                color: "#2f855a",
+                points: pooled_avail,
+                style: Style::Dashed,
+            },
         ],
         shade: &rep.fault_spans,
     }));
     h.push_str(&svg::line_chart(&LineChart {
-        title: "throughput (ok operations per simulated second)",
+        title: "operations per simulated second (ok, failed, indeterminate)",
         x_label: "simulated time (ms), by invocation",
-        y_label: "ok ops / s",
+        y_label: "ops / s",
         x_max,
         y_max: None,
+        log_y: false,
         series: vec![
             Series {
-                label: seed_label,
+                label: format!("ok, {seed_label}"),
                 color: "#2b6cb0",
                 points: (0..WINDOWS).map(|i| w.throughput(i).map(|t| (mid(i), t))).collect(),
-                dashed: false,
+                style: Style::Line,
             },
-            Series { label: "mean over runs".into(), color: "#2f855a", points: pooled_tput, dashed: true },
+            Series { label: "ok, mean over runs".into(), color: "#2f855a", points: pooled_tput, style: Style::Dashed },
+            Series {
+                label: "failed".into(),
+                color: "#b3261e",
+                points: (0..WINDOWS).map(|i| w.failed_rate(i).filter(|&r| r > 0.0).map(|r| (mid(i), r))).collect(),
+                style: Style::Cross,
+            },
+            Series {
+                label: "indeterminate".into(),
+                color: "#9a6700",
+                points: (0..WINDOWS)
+                    .map(|i| w.indeterminate_rate(i).filter(|&r| r > 0.0).map(|r| (mid(i), r)))
+                    .collect(),
+                style: Style::Diamond,
+            },
         ],
         shade: &rep.fault_spans,
     }));

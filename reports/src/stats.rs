@@ -38,8 +38,8 @@ pub struct ScenarioStats {
     pub invoked: u64,
     /// ... answered ok.
     pub ok: u64,
-    /// Lowest availability of a single run.
-    pub worst_availability: f64,
+    /// Lowest availability of a single run that invoked anything (`None`: none did).
+    pub worst_availability: Option<f64>,
     /// Latency of every ok operation of every run.
     pub latency: Histogram<u64>,
     /// The largest latency seen, ms (exact).
@@ -64,9 +64,20 @@ pub struct ScenarioStats {
 }
 
 impl ScenarioStats {
-    /// Pooled availability: Σ ok / Σ invoked.
-    pub fn availability(&self) -> f64 {
-        ratio(self.ok, self.invoked)
+    /// Pooled availability, Σ ok / Σ invoked; `None` when nothing was invoked (shown as "–":
+    /// a scenario whose runs stop before any client operation is not perfectly available).
+    pub fn availability(&self) -> Option<f64> {
+        (self.invoked > 0).then(|| ratio(self.ok, self.invoked))
+    }
+
+    /// Latency quantile `q` of the ok operations, ms; `None` when none succeeded.
+    pub fn latency_ms(&self, q: f64) -> Option<f64> {
+        (!self.latency.is_empty()).then(|| crate::latency::quantile_ms(&self.latency, q))
+    }
+
+    /// The largest latency, ms; `None` when no operation succeeded.
+    pub fn latency_max(&self) -> Option<f64> {
+        (!self.latency.is_empty()).then_some(self.latency_max_ms)
     }
 
     /// Events per wall-clock second (0 when too fast to time).
@@ -112,7 +123,7 @@ pub fn per_scenario(info: &SweepInfo, records: &[RunRecord]) -> Vec<ScenarioStat
                 unknown: 0,
                 invoked: 0,
                 ok: 0,
-                worst_availability: 1.0,
+                worst_availability: None,
                 latency: crate::latency::histogram(),
                 latency_max_ms: 0.0,
                 events: 0,
@@ -138,7 +149,9 @@ pub fn per_scenario(info: &SweepInfo, records: &[RunRecord]) -> Vec<ScenarioStat
         }
         s.invoked += r.row.ops_invoked;
         s.ok += r.row.ops_ok;
-        s.worst_availability = s.worst_availability.min(r.row.availability);
+        if r.row.ops_invoked > 0 {
+            s.worst_availability = Some(s.worst_availability.map_or(r.row.availability, |w| w.min(r.row.availability)));
+        }
         crate::latency::add_buckets(&mut s.latency, &r.latency_us);
         s.latency_max_ms = s.latency_max_ms.max(r.row.latency_ms_max);
         s.events += r.row.events;
@@ -158,4 +171,9 @@ pub fn per_scenario(info: &SweepInfo, records: &[RunRecord]) -> Vec<ScenarioStat
         s.records.push(i);
     }
     by_index.into_values().collect()
+}
+
+/// `value` with `decimals` decimals, or "–" when there is none.
+pub fn or_dash(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(|| "–".to_string(), |v| format!("{v:.decimals$}"))
 }

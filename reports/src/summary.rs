@@ -2,8 +2,8 @@
 //! availability, latency, speed and `sometimes` coverage. GitHub renders it as a job summary.
 
 use crate::record::RunRecord;
-use crate::stats::ScenarioStats;
-use crate::{latency, replay_command, SweepInfo};
+use crate::stats::{or_dash, ScenarioStats};
+use crate::{replay_command, SweepInfo};
 use faultline_sim::check::Verdict;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -88,17 +88,17 @@ pub fn markdown(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord]
         };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {:.4} ({:.4}) | {:.3} / {:.3} / {:.3} | {} | {} | {:.0} |",
+            "| {} | {} | {} | {} | {} | {} ({}) | {} / {} / {} | {} | {} | {:.0} |",
             md_escape(&st.name),
             md_escape(&st.protocol),
             st.runs,
             st.failed,
             st.unknown,
-            st.availability(),
-            st.worst_availability,
-            latency::quantile_ms(&st.latency, 0.5),
-            latency::quantile_ms(&st.latency, 0.99),
-            st.latency_max_ms,
+            or_dash(st.availability(), 4),
+            or_dash(st.worst_availability, 4),
+            or_dash(st.latency_ms(0.5), 3),
+            or_dash(st.latency_ms(0.99), 3),
+            or_dash(st.latency_max(), 3),
             recovery,
             st.max_outage_ms,
             st.events_per_s()

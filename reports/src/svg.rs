@@ -61,7 +61,20 @@ fn fmt_tick(v: f64) -> String {
     }
 }
 
-/// One line of a chart; `None` points break the line.
+/// How a series is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// A solid line.
+    Line,
+    /// A dashed line.
+    Dashed,
+    /// A cross at each point, no line (failed operations).
+    Cross,
+    /// A hollow diamond at each point, no line (indeterminate operations).
+    Diamond,
+}
+
+/// One series of a chart; `None` points break a line.
 pub struct Series {
     /// Legend text.
     pub label: String,
@@ -69,8 +82,8 @@ pub struct Series {
     pub color: &'static str,
     /// Points (x, y).
     pub points: Vec<Option<(f64, f64)>>,
-    /// Dashed stroke.
-    pub dashed: bool,
+    /// Line or marks.
+    pub style: Style,
 }
 
 /// A line chart.
@@ -85,28 +98,127 @@ pub struct LineChart<'a> {
     pub x_max: f64,
     /// Fixed Y axis end, or None to fit the data.
     pub y_max: Option<f64>,
-    /// The lines.
+    /// A logarithmic Y axis (powers of ten; points at or below 0 are not drawn), so one spike
+    /// does not flatten the rest.
+    pub log_y: bool,
+    /// The series.
     pub series: Vec<Series>,
-    /// Fault windows to shade.
+    /// Fault windows to shade and label.
     pub shade: &'a [FaultSpan],
 }
 
 const W: f64 = 640.0;
-const H: f64 = 240.0;
+const H: f64 = 262.0;
 const L: f64 = 56.0;
 const R: f64 = 12.0;
-const T: f64 = 28.0;
+/// Top of the plot area: the title and, below it, the legend sit above it, outside the plot.
+const T: f64 = 50.0;
 const B: f64 = 40.0;
+/// Baseline of the legend row.
+const LEGEND_Y: f64 = 38.0;
+// The legend row (its text descends a few px below the baseline) stays above the plot area.
+const _: () = assert!(LEGEND_Y + 6.0 < T);
+/// Width given to one legend entry.
+const LEGEND_STEP: f64 = 150.0;
 
-/// Renders a line chart as an `<svg>` element.
+/// The Y axis: where a value lands (0 at the bottom of the plot, 1 at the top) and its ticks.
+struct YAxis {
+    log: bool,
+    lo: f64,
+    hi: f64,
+}
+
+impl YAxis {
+    fn fit(c: &LineChart<'_>) -> YAxis {
+        let values = || c.series.iter().flat_map(|s| s.points.iter().flatten().map(|p| p.1));
+        let data_max = values().fold(0.0f64, f64::max);
+        if c.log_y {
+            let min_pos = values().filter(|&v| v > 0.0).fold(f64::INFINITY, f64::min);
+            if !min_pos.is_finite() {
+                return YAxis { log: true, lo: 0.1, hi: 10.0 };
+            }
+            let lo = 10f64.powf(min_pos.log10().floor());
+            let hi = 10f64.powf((data_max.log10() + 1e-9).ceil()).max(lo * 10.0);
+            YAxis { log: true, lo, hi: c.y_max.unwrap_or(hi) }
+        } else {
+            YAxis { log: false, lo: 0.0, hi: c.y_max.unwrap_or(if data_max > 0.0 { data_max * 1.1 } else { 1.0 }) }
+        }
+    }
+
+    /// Where `y` lands, 0..=1, or `None` when it cannot be drawn (≤ 0 on a log axis).
+    fn frac(&self, y: f64) -> Option<f64> {
+        if self.log {
+            (y > 0.0).then(|| ((y.log10() - self.lo.log10()) / (self.hi.log10() - self.lo.log10())).clamp(0.0, 1.0))
+        } else {
+            Some((y.clamp(self.lo, self.hi) - self.lo) / (self.hi - self.lo))
+        }
+    }
+
+    fn ticks(&self) -> Vec<f64> {
+        let mut out = Vec::new();
+        if self.log {
+            let mut t = self.lo;
+            while t <= self.hi * 1.0001 {
+                out.push(t);
+                t *= 10.0;
+            }
+        } else {
+            let step = nice_step(self.hi, 4.0);
+            let mut t = 0.0;
+            while t <= self.hi * 1.0001 {
+                out.push(t);
+                t += step;
+            }
+        }
+        out
+    }
+}
+
+/// A cross or a diamond centred on `(x, y)`.
+fn mark(s: &mut String, style: Style, x: f64, y: f64, color: &str) {
+    let r = 3.5;
+    match style {
+        Style::Cross => {
+            let _ = write!(
+                s,
+                r#"<path class="mark-failed" d="M{} {}L{} {}M{} {}L{} {}" stroke="{color}" stroke-width="1.6"/>"#,
+                n(x - r),
+                n(y - r),
+                n(x + r),
+                n(y + r),
+                n(x - r),
+                n(y + r),
+                n(x + r),
+                n(y - r)
+            );
+        }
+        _ => {
+            let _ = write!(
+                s,
+                r#"<path class="mark-indeterminate" d="M{} {}L{} {}L{} {}L{} {}Z" fill="none" stroke="{color}" stroke-width="1.4"/>"#,
+                n(x),
+                n(y - r - 0.5),
+                n(x + r + 0.5),
+                n(y),
+                n(x),
+                n(y + r + 0.5),
+                n(x - r - 0.5),
+                n(y)
+            );
+        }
+    }
+}
+
+/// Renders a line chart as an `<svg>` element. The plot area is the `rect.plot`; the legend
+/// (`g.legend-box`) sits between the title and the plot, never on the data; fault windows are
+/// shaded and labelled with their kind and target.
 pub fn line_chart(c: &LineChart<'_>) -> String {
-    let data_max = c.series.iter().flat_map(|s| s.points.iter().flatten().map(|p| p.1)).fold(0.0f64, f64::max);
-    let y_max = c.y_max.unwrap_or(if data_max > 0.0 { data_max * 1.1 } else { 1.0 });
+    let y_axis = YAxis::fit(c);
     let x_max = if c.x_max > 0.0 { c.x_max } else { 1.0 };
     let pw = W - L - R;
     let ph = H - T - B;
     let sx = |x: f64| L + x.clamp(0.0, x_max) / x_max * pw;
-    let sy = |y: f64| T + ph - y.clamp(0.0, y_max) / y_max * ph;
+    let sy = |y: f64| y_axis.frac(y).map(|f| T + ph - f * ph);
     let mut s = String::new();
     let _ = write!(
         s,
@@ -118,8 +230,15 @@ pub fn line_chart(c: &LineChart<'_>) -> String {
         esc(c.title)
     );
     let _ = write!(s, r#"<text x="{}" y="16" class="title">{}</text>"#, n(L), esc(c.title));
-    for f in c.shade {
+    let _ =
+        write!(s, r#"<rect class="plot" x="{}" y="{}" width="{}" height="{}" fill="none"/>"#, n(L), n(T), n(pw), n(ph));
+    for (k, f) in c.shade.iter().enumerate() {
         let (x0, x1) = (sx(f.start_ms), sx(f.end_ms));
+        let text = if f.end_ms > f.start_ms {
+            format!("{} ({:.0}–{:.0} ms)", f.label, f.start_ms, f.end_ms)
+        } else {
+            format!("{} at {:.0} ms", f.label, f.start_ms)
+        };
         if f.end_ms > f.start_ms {
             let _ = write!(
                 s,
@@ -128,7 +247,7 @@ pub fn line_chart(c: &LineChart<'_>) -> String {
                 n(T),
                 n((x1 - x0).max(1.0)),
                 n(ph),
-                esc(&format!("{} ({:.0}–{:.0} ms)", f.label, f.start_ms, f.end_ms))
+                esc(&text)
             );
         } else {
             let _ = write!(
@@ -137,9 +256,17 @@ pub fn line_chart(c: &LineChart<'_>) -> String {
                 n(x0),
                 n(T),
                 n(T + ph),
-                esc(&format!("{} at {:.0} ms", f.label, f.start_ms))
+                esc(&text)
             );
         }
+        // The label inside the top of its band, in one of three rows so neighbours overlap less.
+        let _ = write!(
+            s,
+            r#"<text class="fault-label" x="{}" y="{}">{}</text>"#,
+            n(x0 + 2.0),
+            n(T + 10.0 + 10.0 * (k % 3) as f64),
+            esc(&f.label)
+        );
     }
     // Axes and ticks.
     let _ = write!(s, r#"<line class="axis" x1="{0}" y1="{1}" x2="{0}" y2="{2}"/>"#, n(L), n(T), n(T + ph));
@@ -156,18 +283,16 @@ pub fn line_chart(c: &LineChart<'_>) -> String {
         );
         x += xs;
     }
-    let ys = nice_step(y_max, 4.0);
-    let mut y = 0.0;
-    while y <= y_max * 1.0001 {
-        let _ = write!(s, r#"<line class="grid" x1="{0}" y1="{1}" x2="{2}" y2="{1}"/>"#, n(L), n(sy(y)), n(L + pw));
+    for y in y_axis.ticks() {
+        let Some(py) = sy(y) else { continue };
+        let _ = write!(s, r#"<line class="grid" x1="{0}" y1="{1}" x2="{2}" y2="{1}"/>"#, n(L), n(py), n(L + pw));
         let _ = write!(
             s,
             r#"<text class="tick" x="{}" y="{}" text-anchor="end">{}</text>"#,
             n(L - 4.0),
-            n(sy(y) + 4.0),
+            n(py + 4.0),
             fmt_tick(y)
         );
-        y += ys;
     }
     let _ = write!(
         s,
@@ -176,35 +301,38 @@ pub fn line_chart(c: &LineChart<'_>) -> String {
         n(H - 6.0),
         esc(c.x_label)
     );
+    let y_label = if y_axis.log { format!("{} (log)", c.y_label) } else { c.y_label.to_string() };
     let _ = write!(
         s,
         r#"<text class="label" x="12" y="{0}" text-anchor="middle" transform="rotate(-90 12 {0})">{1}</text>"#,
         n(T + ph / 2.0),
-        esc(c.y_label)
+        esc(&y_label)
     );
-    // Lines, then a legend.
-    for (k, se) in c.series.iter().enumerate() {
+    // The series, then the legend above the plot.
+    for se in &c.series {
+        if matches!(se.style, Style::Cross | Style::Diamond) {
+            for &(x, y) in se.points.iter().flatten() {
+                if let Some(py) = sy(y) {
+                    mark(&mut s, se.style, sx(x), py, se.color);
+                }
+            }
+            continue;
+        }
         let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
         for p in &se.points {
-            match p {
-                Some(p) => runs.last_mut().expect("non-empty").push(*p),
+            match p.and_then(|(x, y)| sy(y).map(|py| (sx(x), py))) {
+                Some(p) => runs.last_mut().expect("non-empty").push(p),
                 None if !runs.last().expect("non-empty").is_empty() => runs.push(Vec::new()),
                 None => {}
             }
         }
-        let dash = if se.dashed { r#" stroke-dasharray="5 3""# } else { "" };
+        let dash = if se.style == Style::Dashed { r#" stroke-dasharray="5 3""# } else { "" };
         for run in runs.iter().filter(|r| !r.is_empty()) {
             if run.len() == 1 {
-                let _ = write!(
-                    s,
-                    r#"<circle cx="{}" cy="{}" r="2.5" fill="{}"/>"#,
-                    n(sx(run[0].0)),
-                    n(sy(run[0].1)),
-                    se.color
-                );
+                let _ = write!(s, r#"<circle cx="{}" cy="{}" r="2.5" fill="{}"/>"#, n(run[0].0), n(run[0].1), se.color);
                 continue;
             }
-            let pts: Vec<String> = run.iter().map(|&(x, y)| format!("{},{}", n(sx(x)), n(sy(y)))).collect();
+            let pts: Vec<String> = run.iter().map(|&(x, y)| format!("{},{}", n(x), n(y))).collect();
             let _ = write!(
                 s,
                 r#"<polyline class="series" fill="none" stroke="{}" stroke-width="1.8"{dash} points="{}"/>"#,
@@ -212,25 +340,41 @@ pub fn line_chart(c: &LineChart<'_>) -> String {
                 pts.join(" ")
             );
         }
-        let lx = L + 8.0 + (k as f64) * 150.0;
+    }
+    if c.series.iter().all(|se| se.points.iter().all(Option::is_none)) {
         let _ = write!(
             s,
-            r#"<line x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="{3}" stroke-width="2"{dash}/><text class="legend" x="{4}" y="{5}">{6}</text>"#,
-            n(lx),
-            n(T + 8.0),
-            n(lx + 16.0),
-            se.color,
-            n(lx + 20.0),
-            n(T + 12.0),
-            esc(&se.label)
+            r#"<text class="label no-data" x="{}" y="{}" text-anchor="middle">– no operations to draw –</text>"#,
+            n(L + pw / 2.0),
+            n(T + ph / 2.0)
         );
     }
-    s.push_str("</svg>");
+    s.push_str(r#"<g class="legend-box">"#);
+    for (k, se) in c.series.iter().enumerate() {
+        let lx = L + (k as f64) * LEGEND_STEP;
+        match se.style {
+            Style::Cross | Style::Diamond => mark(&mut s, se.style, lx + 8.0, LEGEND_Y - 4.0, se.color),
+            _ => {
+                let dash = if se.style == Style::Dashed { r#" stroke-dasharray="5 3""# } else { "" };
+                let _ = write!(
+                    s,
+                    r#"<line x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="{3}" stroke-width="2"{dash}/>"#,
+                    n(lx),
+                    n(LEGEND_Y - 4.0),
+                    n(lx + 16.0),
+                    se.color
+                );
+            }
+        }
+        let _ = write!(s, r#"<text class="legend" x="{}" y="{}">{}</text>"#, n(lx + 20.0), n(LEGEND_Y), esc(&se.label));
+    }
+    s.push_str("</g></svg>");
     s
 }
 
-/// One bar: label, value, and an optional (min, max) whisker.
-pub type Bar = (String, f64, Option<(f64, f64)>);
+/// One bar: label, value (`None`: nothing to measure, drawn as "–" with no bar), and an
+/// optional (min, max) whisker.
+pub type Bar = (String, Option<f64>, Option<(f64, f64)>);
 
 /// A horizontal bar chart: one bar per label, with an optional (min, max) whisker.
 pub fn bar_chart(title: &str, unit: &str, bars: &[Bar]) -> String {
@@ -238,7 +382,8 @@ pub fn bar_chart(title: &str, unit: &str, bars: &[Bar]) -> String {
     let left = 200.0;
     let width = 640.0;
     let height = T + row * bars.len() as f64 + 24.0;
-    let max = bars.iter().map(|b| b.2.map_or(b.1, |w| w.1.max(b.1))).fold(0.0f64, f64::max);
+    let max =
+        bars.iter().map(|b| b.2.map_or(b.1.unwrap_or(0.0), |w| w.1.max(b.1.unwrap_or(0.0)))).fold(0.0f64, f64::max);
     let max = if max > 0.0 { max * 1.1 } else { 1.0 };
     let pw = width - left - 70.0;
     let sx = |v: f64| left + v.max(0.0) / max * pw;
@@ -259,12 +404,22 @@ pub fn bar_chart(title: &str, unit: &str, bars: &[Bar]) -> String {
             n(y + 14.0),
             esc(label)
         );
+        let Some(v) = *v else {
+            let _ = write!(
+                s,
+                r#"<text class="tick no-data" x="{}" y="{}">– <title>{}</title></text>"#,
+                n(left + 4.0),
+                n(y + 14.0),
+                esc(&format!("{label}: nothing to measure"))
+            );
+            continue;
+        };
         let _ = write!(
             s,
             r#"<rect class="bar" x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>"#,
             n(left),
             n(y + 3.0),
-            n(sx(*v) - left),
+            n(sx(v) - left),
             n(row - 6.0),
             esc(&format!("{label}: {v:.3} {unit}"))
         );
@@ -280,9 +435,9 @@ pub fn bar_chart(title: &str, unit: &str, bars: &[Bar]) -> String {
         let _ = write!(
             s,
             r#"<text class="tick" x="{}" y="{}">{}</text>"#,
-            n(sx(whisker.map_or(*v, |w| w.1.max(*v))) + 4.0),
+            n(sx(whisker.map_or(v, |w| w.1.max(v))) + 4.0),
             n(y + 14.0),
-            esc(&fmt_value(*v))
+            esc(&fmt_value(v))
         );
     }
     let _ = write!(
@@ -532,6 +687,56 @@ mod tests {
     #[test]
     fn escapes_markup() {
         assert_eq!(esc(r#"<a href="x">&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+    }
+
+    fn chart(log_y: bool, points: Vec<Option<(f64, f64)>>, shade: &[FaultSpan]) -> String {
+        line_chart(&LineChart {
+            title: "t",
+            x_label: "x",
+            y_label: "latency",
+            x_max: 100.0,
+            y_max: None,
+            log_y,
+            series: vec![
+                Series { label: "p50".into(), color: "#000", points, style: Style::Line },
+                Series { label: "failed".into(), color: "#b00", points: vec![Some((50.0, 2.0))], style: Style::Cross },
+            ],
+            shade,
+        })
+    }
+
+    #[test]
+    fn a_log_axis_spans_powers_of_ten_and_the_legend_sits_above_the_plot() {
+        let shade = [FaultSpan { start_ms: 10.0, end_ms: 40.0, label: "crash n1".into() }];
+        let svg = chart(true, vec![Some((10.0, 0.5)), Some((20.0, 3.0)), Some((30.0, 900.0))], &shade);
+        for tick in [">0.1<", ">1<", ">10<", ">100<", ">1000<"] {
+            assert!(svg.contains(tick), "tick {tick} in {svg}");
+        }
+        assert!(svg.contains("latency (log)"));
+        assert!(svg.contains(&format!(r#"<rect class="plot" x="{}" y="{}""#, n(L), n(T))));
+        assert!(svg.contains(r#"class="mark-failed""#), "failed operations are crosses");
+        assert!(svg.contains(r#"<text class="fault-label" x="#) && svg.contains(">crash n1</text>"));
+        // A value of 0 cannot sit on a log axis: it breaks the line rather than clamping to it.
+        let zero = chart(true, vec![Some((10.0, 1.0)), Some((20.0, 0.0)), Some((30.0, 10.0))], &[]);
+        assert_eq!(zero.matches("<circle").count(), 2, "{zero}");
+    }
+
+    #[test]
+    fn an_empty_chart_says_there_is_nothing_to_draw() {
+        let svg = line_chart(&LineChart {
+            title: "t",
+            x_label: "x",
+            y_label: "y",
+            x_max: 100.0,
+            y_max: Some(1.05),
+            log_y: false,
+            series: vec![Series { label: "a".into(), color: "#000", points: vec![None, None], style: Style::Line }],
+            shade: &[],
+        });
+        assert!(svg.contains("no operations to draw"));
+        let bars = bar_chart("b", "u", &[("x".into(), None, None), ("y".into(), Some(0.5), None)]);
+        assert_eq!(bars.matches(r#"class="bar""#).count(), 1, "no bar for the scenario without data");
+        assert!(bars.contains("x: nothing to measure"));
     }
 
     #[test]

@@ -57,6 +57,10 @@ pub struct OpTiming {
     pub return_ns: Option<u64>,
     /// Outcome.
     pub outcome: Outcome,
+    /// Still in flight when the run ended: neither answered nor given up, so it says nothing
+    /// about availability (the charts leave it out).
+    #[serde(default)]
+    pub pending: bool,
 }
 
 /// Message counts as the contract names them.

@@ -1120,11 +1120,13 @@ impl<P: Protocol> Simulation<P> {
                 .history
                 .ops
                 .iter()
-                .map(|o| report::OpTiming {
+                .zip(&self.op_state)
+                .map(|(o, st)| report::OpTiming {
                     client: o.client,
                     call_ns: o.call_ns,
                     return_ns: o.return_ns,
                     outcome: o.outcome,
+                    pending: !st.done,
                 })
                 .collect(),
             check_liveness: end_reached,
