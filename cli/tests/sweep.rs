@@ -50,7 +50,9 @@ fn results(dir: &Path) -> String {
 /// `junit.xml` with the output directory (named in replay commands) and the wall-clock
 /// `time="…"` attributes taken out (every case must have one).
 fn junit(dir: &Path) -> String {
-    let text = read(&dir.join("junit.xml")).replace(&dir.display().to_string(), "OUT");
+    // Commands name the output directory relative to the working directory (the root).
+    let rel = dir.strip_prefix(root()).unwrap_or(dir).display().to_string();
+    let text = read(&dir.join("junit.xml")).replace(&dir.display().to_string(), "OUT").replace(&rel, "OUT");
     let cases = text.matches("<testcase ").count();
     let timed =
         text.split("<testcase ").skip(1).filter(|c| c.split('>').next().unwrap_or("").contains(" time=\"")).count();
@@ -87,9 +89,10 @@ fn results_are_byte_identical_for_any_jobs_and_end_with_the_count_line() {
     // Every failure has a repro and its exact replay command, and replaying reproduces it.
     let out = stdout(&one);
     let cmd = out.lines().find(|l| l.trim_start().starts_with("faultline replay ")).expect("a replay command");
-    let repro = cmd.trim().trim_start_matches("faultline replay ");
-    assert!(Path::new(repro).exists(), "{repro}");
-    let r = run(&["replay", repro]);
+    // Relative to the working directory the binary ran in (the root).
+    let repro = root().join(cmd.trim().trim_start_matches("faultline replay "));
+    assert!(repro.exists(), "{}", repro.display());
+    let r = run(&["replay", repro.to_str().unwrap()]);
     assert_eq!(code(&r), 1, "{}", stderr(&r));
     assert!(stderr(&r).contains("reproduced"), "{}", stderr(&r));
     let summary = read(&dir.join("j1/summary.md"));

@@ -86,6 +86,27 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Explain one run on a self-contained HTML page: the violation, the fault schedule, each
+    /// node's state over time, the messages before the end, and for a history violation the
+    /// operations of the failing part with the small failing sub-history outlined.
+    ///
+    /// Example: faultline explain target/faultline/repro-raft-figure8-0.toml --at 900
+    Explain {
+        /// A repro file (or a scenario, with --seed and --bug).
+        repro: PathBuf,
+        /// Where to write the page (default: the input with .html).
+        #[arg(short = 'o', long = "output", value_name = "FILE.html")]
+        output: Option<PathBuf>,
+        /// Also print each node's state at this true time (ms).
+        #[arg(long, value_name = "MS")]
+        at: Option<u64>,
+        /// The seed, for a scenario (a repro has its own).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Planted bugs to switch on (added to a repro's own).
+        #[arg(long = "bug", value_name = "NAME")]
+        bugs: Vec<String>,
+    },
     /// Check recorded client histories for linearizability.
     ///
     /// Example: faultline check-history --model cas-register ../shared/reference/histories/porcupine/jepsen/etcd_000.log
@@ -297,6 +318,9 @@ fn dispatch(reg: &Registry, command: Command) -> u8 {
         }
         Command::Replay { repro, trace, format } => commands::replay(reg, &repro, trace.as_deref(), format),
         Command::Bugs { protocol, format } => commands::bugs(reg, protocol.as_deref(), format),
+        Command::Explain { repro, output, at, seed, bugs } => {
+            crate::explain::explain(reg, &repro, seed, &bugs, output.as_deref(), at)
+        }
         Command::Sweep {
             scenarios,
             seeds,

@@ -18,6 +18,7 @@
 pub mod cli;
 pub mod commands;
 pub mod determinism;
+pub mod explain;
 pub mod out;
 pub mod registry;
 pub mod report_merge;

@@ -56,6 +56,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> u8 {
                 if let Err(e) = std::fs::create_dir_all(out).and_then(|_| std::fs::copy(&from, &to).map(|_| ())) {
                     errln!("warning: {}: cannot copy to {}: {e}", from.display(), to.display());
                 }
+                // Its explanation page, if the shard wrote one.
+                let page = faultline_reports::explain_file_name(&r.row.repro);
+                if dir.join(&page).is_file() {
+                    if let Err(e) = std::fs::copy(dir.join(&page), out.join(&page)) {
+                        errln!("warning: {}: cannot copy to {}: {e}", dir.join(&page).display(), out.display());
+                    }
+                }
                 // And the client histories written beside it (`history-…jsonl`, `-2`, …).
                 let stem = crate::commands::history_file_name(&r.row.repro);
                 let stem = stem.trim_end_matches(".jsonl");
@@ -110,7 +117,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> u8 {
                 serde_json::to_string_pretty(&info).expect("serializes").as_bytes(),
             )
         })
-        .and_then(|_| faultline_reports::write_all(out, &info, &out.display().to_string(), &records));
+        .and_then(|_| faultline_reports::write_all(out, &info, &faultline_reports::display_dir(out), &records));
     if let Err(e) = written {
         errln!("error: {}: cannot write the merged report: {e}", out.display());
         return EXIT_BAD_INPUT;

@@ -273,7 +273,7 @@ pub fn exit_code(records: &[RunRecord]) -> u8 {
 /// Prints the failures with their replay commands, one line per scenario, and the final count
 /// line (which must come last).
 pub fn print_outcome(records: &[RunRecord], out: &Path, info: &SweepInfo) {
-    let replay_dir = out.display().to_string();
+    let replay_dir = faultline_reports::display_dir(out);
     for r in records.iter().filter(|r| r.row.verdict() != Verdict::Pass) {
         let row = &r.row;
         if row.verdict() == Verdict::Fail {
@@ -513,12 +513,44 @@ pub fn execute(reg: &Registry, args: &Args, progress: bool) -> Result<Outcome, S
     bar.finish_and_clear();
     let elapsed = started.elapsed();
     faultline_reports::sort_records(&mut records);
-    let replay_dir = out.display().to_string();
+    write_explanations(reg, out, &records);
+    let replay_dir = faultline_reports::display_dir(out);
     if let Err(e) = faultline_reports::write_all(out, &info, &replay_dir, &records) {
         error.get_or_insert(format!("{}: cannot write reports: {e}", out.display()));
     }
     let interrupted = crate::out::interrupted();
     Ok(Outcome { info, records, ran, elapsed, jobs, new_events, error, interrupted })
+}
+
+/// Explanation pages for the first failures of each scenario (as many as report.html draws
+/// space-time diagrams for), written beside their repros: one more run each, so a sweep full
+/// of failures does not write thousands of pages; `explain` makes any other one.
+fn write_explanations(reg: &Registry, out: &Path, records: &[RunRecord]) {
+    let mut per_scenario = std::collections::BTreeMap::<usize, usize>::new();
+    for r in records.iter().filter(|r| r.row.verdict() == Verdict::Fail && !r.row.repro.is_empty()) {
+        let n = per_scenario.entry(r.scenario_index).or_default();
+        if *n >= faultline_reports::html::MAX_DIAGRAMS {
+            continue;
+        }
+        *n += 1;
+        let repro = out.join(&r.row.repro);
+        let page = out.join(faultline_reports::explain_file_name(&r.row.repro));
+        if page.is_file() {
+            continue; // a resumed sweep wrote it already: the run is the same
+        }
+        let result = crate::commands::load_input(&repro).map_err(|e| e.to_string()).and_then(|input| {
+            let seed = input.seed.unwrap_or(input.scenario.seed.0);
+            crate::explain::page(reg, &input.scenario, seed, &input.bugs, &repro.display().to_string())
+        });
+        match result {
+            Ok((html, _)) => {
+                if let Err(e) = faultline_reports::write_atomic(&page, html.as_bytes()) {
+                    errln!("warning: {}: cannot write: {e}", page.display());
+                }
+            }
+            Err(e) => errln!("warning: {}: cannot explain: {e}", repro.display()),
+        }
+    }
 }
 
 /// `faultline sweep`.

@@ -171,3 +171,39 @@ pub fn check_history_files(opts: &CheckHistoryOptions, out: &mut dyn Write) -> R
         HistoryOutcome::AllLinearizable
     })
 }
+
+/// Checks one history `text` (in `format`) against `model` (a [`models()`] name) and explains it
+/// if it is not linearizable (`Ok(None)`: it is, or the budget ran out). `name` is what errors
+/// call the history. What `faultline explain` uses on a run's exported history.
+pub fn explain_text(
+    model: &str,
+    init: Option<i64>,
+    format: Format,
+    name: &str,
+    text: &str,
+    budget: Budget,
+) -> Result<Option<Explanation>, InputError> {
+    let copts = CheckOptions { budget, minimize: true, ..CheckOptions::default() };
+    let verdict = match model {
+        "register" => check_with(&Register { init }, &formats::parse_register(name, text, format, false)?, &copts),
+        "cas-register" => {
+            check_with(&CasRegister { init }, &formats::parse_register(name, text, format, true)?, &copts)
+        }
+        "kv" => check_with(&Kv::new(), &formats::parse_kv(name, text, format)?, &copts),
+        "kv-whole" => check_with(&KvWhole::new(), &formats::parse_kv(name, text, format)?, &copts),
+        "multi-register" => {
+            check_with(&models::MultiRegister, &formats::parse_multi_register(name, text, format)?, &copts)
+        }
+        "mutex" => check_with(&models::Mutex, &formats::parse_mutex(name, text, format)?, &copts),
+        other => {
+            return Err(InputError::file(
+                "--model",
+                format!("unknown model `{other}` (expected one of: {})", models().join(", ")),
+            ))
+        }
+    };
+    Ok(match verdict {
+        Verdict::NotLinearizable(e) => Some(*e),
+        _ => None,
+    })
+}

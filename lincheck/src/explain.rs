@@ -280,6 +280,29 @@ pub fn explain_html(title: &str, explanation: &Explanation, out: &mut dyn Write)
     explain_html_page(&[(title, explanation)], out)
 }
 
+/// The CSS of an explanation's drawing, for a page that embeds [`explain_section`].
+pub const EXPLAIN_STYLE: &str = "\
+.legend span{display:inline-block;padding:0 .5em;margin-right:.5em;border-radius:3px}\n\
+.op rect{stroke:#555;stroke-width:.5}\n.op text{font-size:10px;pointer-events:none}\n\
+.pre rect{fill:#b7e4b0}.stuck rect{fill:#f28b82;stroke:#a00;stroke-width:2}\n\
+.other rect{fill:#e0e0e0}.min rect{stroke:#e37400;stroke-width:2.5}\n\
+.pending rect{stroke-dasharray:4 2;fill-opacity:.5}\n\
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}\n\
+.scroll{overflow-x:auto;border:1px solid #eee}\n";
+
+const LEGEND: &str = "<p class=\"legend\"><span style=\"background:#b7e4b0\">in longest linearizable prefix</span>\
+<span style=\"background:#f28b82\">stuck: could not be linearized next</span>\
+<span style=\"border:2px solid #e37400\">in the small failing sub-history</span>\
+<span style=\"border:1px dashed #555\">never returned</span></p>\n";
+
+/// One explanation as an HTML fragment (legend, text, the operations drawn as intervals per
+/// client with the small failing sub-history outlined), for a page with [`EXPLAIN_STYLE`].
+pub fn explain_section(title: &str, explanation: &Explanation) -> String {
+    let mut s = String::from(LEGEND);
+    render_section(&mut s, title, explanation);
+    s
+}
+
 /// Like [`explain_html`] for several histories on one page, one section each.
 pub fn explain_html_page(sections: &[(&str, &Explanation)], out: &mut dyn Write) -> io::Result<()> {
     let mut s = String::new();
@@ -287,20 +310,11 @@ pub fn explain_html_page(sections: &[(&str, &Explanation)], out: &mut dyn Write)
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <title>faultline: linearizability explanation</title>\n<style>\n\
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}\n\
-h2{border-bottom:1px solid #ccc;padding-bottom:.2em}\n\
-.legend span{display:inline-block;padding:0 .5em;margin-right:.5em;border-radius:3px}\n\
-.op rect{stroke:#555;stroke-width:.5}\n.op text{font-size:10px;pointer-events:none}\n\
-.pre rect{fill:#b7e4b0}.stuck rect{fill:#f28b82;stroke:#a00;stroke-width:2}\n\
-.other rect{fill:#e0e0e0}.min rect{stroke:#e37400;stroke-width:2.5}\n\
-.pending rect{stroke-dasharray:4 2;fill-opacity:.5}\n\
-table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}\n\
-.scroll{overflow-x:auto;border:1px solid #eee}\n</style></head><body>\n\
-<h1>Linearizability explanation</h1>\n\
-<p class=\"legend\"><span style=\"background:#b7e4b0\">in longest linearizable prefix</span>\
-<span style=\"background:#f28b82\">stuck: could not be linearized next</span>\
-<span style=\"border:2px solid #e37400\">in the small failing sub-history</span>\
-<span style=\"border:1px dashed #555\">never returned</span></p>\n",
+h2{border-bottom:1px solid #ccc;padding-bottom:.2em}\n",
     );
+    s.push_str(EXPLAIN_STYLE);
+    s.push_str("</style></head><body>\n<h1>Linearizability explanation</h1>\n");
+    s.push_str(LEGEND);
     if sections.is_empty() {
         s.push_str("<p>No history failed the check.</p>\n");
     }

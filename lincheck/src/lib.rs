@@ -63,8 +63,8 @@ use std::fmt::Debug;
 use std::hash::Hash;
 
 pub use checker::{check, check_with, check_with_effort, CheckOptions, Effort};
-pub use command::{check_history_files, models, CheckHistoryOptions, HistoryOutcome};
-pub use explain::{explain_html, explain_html_page, Explanation, OpSummary};
+pub use command::{check_history_files, explain_text, models, CheckHistoryOptions, HistoryOutcome};
+pub use explain::{explain_html, explain_html_page, explain_section, Explanation, OpSummary, EXPLAIN_STYLE};
 pub use formats::{Format, InputError};
 
 /// A sequential specification: the object the history is supposed to behave like.

@@ -143,8 +143,11 @@ pub struct FaultSpan {
     pub start_ms: f64,
     /// End, ms.
     pub end_ms: f64,
-    /// What it was, e.g. `crash 0`.
+    /// What it was, e.g. `crash n0`.
     pub label: String,
+    /// The node it hit (`None`: the network, or every node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<u32>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -161,11 +164,15 @@ enum Open {
 pub fn fault_spans(faults: &[AppliedFault], end_ms: u64) -> Vec<FaultSpan> {
     let mut open: Vec<(Open, f64, String)> = Vec::new();
     let mut out = Vec::new();
+    let node_of = |k: Open| match k {
+        Open::Crash(n) | Open::Pause(n) => n,
+        _ => None,
+    };
     let close =
         |open: &mut Vec<(Open, f64, String)>, out: &mut Vec<FaultSpan>, t: f64, which: &dyn Fn(Open) -> bool| {
             open.retain(|(k, start, label)| {
                 if which(*k) {
-                    out.push(FaultSpan { start_ms: *start, end_ms: t, label: label.clone() });
+                    out.push(FaultSpan { start_ms: *start, end_ms: t, label: label.clone(), node: node_of(*k) });
                     false
                 } else {
                     true
@@ -194,7 +201,7 @@ pub fn fault_spans(faults: &[AppliedFault], end_ms: u64) -> Vec<FaultSpan> {
                 close(&mut open, &mut out, t, &|k| k == Open::Loss);
                 open.push((Open::Loss, t, f.action.clone()));
             }
-            _ => out.push(FaultSpan { start_ms: t, end_ms: t, label: label(f) }),
+            _ => out.push(FaultSpan { start_ms: t, end_ms: t, label: label(f), node: f.node }),
         }
     }
     let end = end_ms as f64;

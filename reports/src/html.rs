@@ -48,7 +48,13 @@ fn verdict_class(v: Verdict) -> &'static str {
 }
 
 /// The whole page.
-pub fn page(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord], replay_dir: &str) -> String {
+pub fn page(
+    info: &SweepInfo,
+    stats: &[ScenarioStats],
+    records: &[RunRecord],
+    replay_dir: &str,
+    explained: &dyn Fn(&str) -> bool,
+) -> String {
     let mut h = String::new();
     let count = |v: Verdict| records.iter().filter(|r| r.row.verdict() == v).count();
     let _ = write!(
@@ -155,13 +161,20 @@ pub fn page(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord], re
     }
 
     for st in stats {
-        scenario_section(&mut h, st, records, &info.binary, replay_dir);
+        scenario_section(&mut h, st, records, &info.binary, replay_dir, explained);
     }
     h.push_str("</body></html>\n");
     h
 }
 
-fn scenario_section(h: &mut String, st: &ScenarioStats, records: &[RunRecord], binary: &str, replay_dir: &str) {
+fn scenario_section(
+    h: &mut String,
+    st: &ScenarioStats,
+    records: &[RunRecord],
+    binary: &str,
+    replay_dir: &str,
+    explained: &dyn Fn(&str) -> bool,
+) {
     let runs: Vec<&RunRecord> = st.records.iter().map(|&i| &records[i]).collect();
     let Some(&first) = runs.first() else { return };
     let rep = runs.iter().copied().find(|r| r.row.verdict() == Verdict::Fail).unwrap_or(first);
@@ -288,12 +301,12 @@ fn scenario_section(h: &mut String, st: &ScenarioStats, records: &[RunRecord], b
     if failures.is_empty() {
         return;
     }
-    h.push_str("<h3>Failures</h3><table><tr><th>seed</th><th class=\"l\">verdict</th><th class=\"l\">invariant</th><th>at ms</th><th>node</th><th class=\"l\">detail</th><th class=\"l\">replay</th></tr>\n");
+    h.push_str("<h3>Failures</h3><table><tr><th>seed</th><th class=\"l\">verdict</th><th class=\"l\">invariant</th><th>at ms</th><th>node</th><th class=\"l\">detail</th><th class=\"l\">replay</th><th class=\"l\">explain</th></tr>\n");
     for r in failures.iter().take(MAX_LISTED) {
         let row = &r.row;
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td class=\"l {}\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td class=\"l\"><code>{}</code></td></tr>",
+            "<tr><td>{}</td><td class=\"l {}\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td class=\"l\"><code>{}</code></td><td class=\"l\">{}</td></tr>",
             row.seed,
             verdict_class(row.verdict()),
             esc(&row.verdict),
@@ -301,7 +314,15 @@ fn scenario_section(h: &mut String, st: &ScenarioStats, records: &[RunRecord], b
             row.at_ms.map_or(String::new(), |t| t.to_string()),
             row.node.map_or(String::new(), |n| format!("n{n}")),
             esc(&row.detail),
-            if row.repro.is_empty() { String::new() } else { esc(&replay_command(binary, replay_dir, &row.repro)) }
+            if row.repro.is_empty() { String::new() } else { esc(&replay_command(binary, replay_dir, &row.repro)) },
+            if row.repro.is_empty() {
+                String::new()
+            } else if explained(&row.repro) {
+                let page = crate::explain_file_name(&row.repro);
+                format!("<a class=\"explain\" href=\"{}\">{}</a>", esc(&page), esc(&page))
+            } else {
+                format!("<code>{}</code>", esc(&crate::explain_command(binary, replay_dir, &row.repro)))
+            }
         );
     }
     h.push_str("</table>\n");

@@ -13,6 +13,7 @@
 //! Availability is defined in [`availability`].
 
 pub mod availability;
+pub mod explain;
 pub mod html;
 pub mod journal;
 pub mod junit;
@@ -208,8 +209,33 @@ pub fn write_all(out: &Path, info: &SweepInfo, replay_dir: &str, records: &[RunR
     write_atomic(&out.join("timings.csv"), &timings_csv(records))?;
     write_atomic(&out.join("summary.md"), summary::markdown(info, &stats, records, replay_dir).as_bytes())?;
     write_atomic(&out.join("junit.xml"), junit::xml(info, &stats, records, replay_dir).as_bytes())?;
-    write_atomic(&out.join("report.html"), html::page(info, &stats, records, replay_dir).as_bytes())?;
+    // Failures whose explanation page sits beside their repro get a link to it.
+    let explained = |repro: &str| out.join(explain_file_name(repro)).is_file();
+    write_atomic(&out.join("report.html"), html::page(info, &stats, records, replay_dir, &explained).as_bytes())?;
     Ok(())
+}
+
+/// How reports name the output directory in the commands they print: relative to the working
+/// directory when it lies below it (so a CI log or step summary reads the same on every
+/// runner), else as given.
+pub fn display_dir(out: &Path) -> String {
+    if out.is_relative() {
+        return out.display().to_string();
+    }
+    match std::env::current_dir() {
+        Ok(cwd) => match out.strip_prefix(&cwd) {
+            Ok(rel) if rel.as_os_str().is_empty() => ".".to_string(),
+            Ok(rel) => rel.display().to_string(),
+            Err(_) => out.display().to_string(),
+        },
+        Err(_) => out.display().to_string(),
+    }
+}
+
+/// The file name of the `explain` page of a repro: `repro-S-7.toml` → `explain-S-7.html`.
+pub fn explain_file_name(repro: &str) -> String {
+    let stem = repro.strip_suffix(".toml").unwrap_or(repro);
+    format!("explain-{}.html", stem.strip_prefix("repro-").unwrap_or(stem))
 }
 
 /// The exact command with which `binary` replays a failure's repro file.
@@ -217,6 +243,20 @@ pub fn replay_command(binary: &str, replay_dir: &str, repro: &str) -> String {
     let path =
         if replay_dir.is_empty() { repro.to_string() } else { format!("{}/{repro}", replay_dir.trim_end_matches('/')) };
     format!("{binary} replay {}", shell_quote(&path))
+}
+
+/// The command that writes a failure's explanation page.
+pub fn explain_command(binary: &str, replay_dir: &str, repro: &str) -> String {
+    let path =
+        if replay_dir.is_empty() { repro.to_string() } else { format!("{}/{repro}", replay_dir.trim_end_matches('/')) };
+    format!("{binary} explain {}", shell_quote(&path))
+}
+
+/// The command that shrinks a failure's repro.
+pub fn shrink_command(binary: &str, replay_dir: &str, repro: &str) -> String {
+    let path =
+        if replay_dir.is_empty() { repro.to_string() } else { format!("{}/{repro}", replay_dir.trim_end_matches('/')) };
+    format!("{binary} shrink {}", shell_quote(&path))
 }
 
 /// Quotes a path for a POSIX shell when it needs quoting.

@@ -1,5 +1,6 @@
-//! `summary.md`: every failure with its replay command first, then per scenario runs, failures,
-//! availability, latency, speed and `sometimes` coverage. GitHub renders it as a job summary.
+//! `summary.md`: failures with their replay, shrink and explain commands first, then per
+//! scenario runs, failures, availability and latency, and the `sometimes` marks no scenario
+//! reached; at most [`MAX_LINES`] lines, for a GitHub job summary.
 
 use crate::record::RunRecord;
 use crate::stats::{or_dash, ScenarioStats};
@@ -24,14 +25,23 @@ pub fn md_escape(s: &str) -> String {
     out
 }
 
-/// The Markdown summary.
+/// Most lines summary.md has: a GitHub step summary should be read at a glance.
+pub const MAX_LINES: usize = 60;
+/// Failures listed one by one (the rest are counted; all are in results.csv and report.html).
+pub const MAX_FAILURES_LISTED: usize = 8;
+
+/// The Markdown summary: at most [`MAX_LINES`] lines, the same bytes for the same sweep (no
+/// wall-clock figures: those are in timings.csv), failures first with the commands that
+/// replay, shrink and explain each, then the scenarios (failing ones first) as far as the
+/// line budget allows, then the `sometimes` marks no scenario reached. Everything else is in
+/// report.html.
 pub fn markdown(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord], replay_dir: &str) -> String {
-    let mut s = String::new();
+    let mut lines: Vec<String> = Vec::new();
     let count = |v: Verdict| records.iter().filter(|r| r.row.verdict() == v).count();
     let (passed, failed, unknown) = (count(Verdict::Pass), count(Verdict::Fail), count(Verdict::Unknown));
-    let _ = writeln!(s, "# faultline sweep\n");
-    let _ = write!(
-        s,
+    lines.push("# faultline sweep".into());
+    lines.push(String::new());
+    let mut head = format!(
         "{} runs: **{passed} passed, {failed} failed**{} · {} scenarios × seeds `{}`",
         records.len(),
         if unknown > 0 { format!(", {unknown} inconclusive") } else { String::new() },
@@ -39,56 +49,99 @@ pub fn markdown(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord]
         info.seeds()
     );
     if !info.bugs.is_empty() {
-        let _ = write!(s, " · planted bugs: {}", md_escape(&info.bugs.join(", ")));
+        let _ = write!(head, " · planted bugs: {}", md_escape(&info.bugs.join(", ")));
     }
     if info.swarm {
-        let _ = write!(s, " · swarm testing");
+        head.push_str(" · swarm testing");
     }
     let missing = info.total_runs().saturating_sub(records.len() as u64);
     if missing > 0 {
-        let _ = write!(s, " · **{missing} runs missing** (a shard, an interrupted or a fail-fast sweep)");
+        let _ = write!(head, " · **{missing} runs missing** (a shard, an interrupted or a fail-fast sweep)");
     }
-    let _ = writeln!(s, "\n");
+    lines.push(head);
+
     // Failures first: what a reader of a red CI job needs, before any table.
     let failures: Vec<&RunRecord> = records.iter().filter(|r| r.row.verdict() != Verdict::Pass).collect();
     if !failures.is_empty() {
-        let _ = writeln!(s, "## Failures\n");
-        for r in failures {
+        lines.push(String::new());
+        lines.push(format!("## Failures ({})", failures.len()));
+        lines.push(String::new());
+        for r in failures.iter().take(MAX_FAILURES_LISTED) {
             let row = &r.row;
             let what = if row.invariant.is_empty() { "inconclusive".to_string() } else { md_escape(&row.invariant) };
             let at = row.at_ms.map_or(String::new(), |t| format!(" at {t} ms"));
             let node = row.node.map_or(String::new(), |n| format!(" (node n{n})"));
-            let _ = writeln!(
-                s,
-                "- **{}** seed {}: {what}{at}{node}: {}",
+            let swarm =
+                if row.swarm.is_empty() { String::new() } else { format!(" · swarm: {}", md_escape(&row.swarm)) };
+            lines.push(format!(
+                "- **{}** seed {}: {what}{at}{node}: {}{swarm}",
                 md_escape(&row.scenario),
                 row.seed,
                 md_escape(&row.detail)
-            );
-            if !row.swarm.is_empty() {
-                let _ = writeln!(s, "  - swarm: {}", md_escape(&row.swarm));
-            }
+            ));
             if !row.repro.is_empty() {
-                let _ = writeln!(s, "  - `{}`", replay_command(&info.binary, replay_dir, &row.repro).replace('`', "'"));
+                let code = |c: String| format!("`{}`", c.replace('`', "'"));
+                lines.push(format!(
+                    "  - {} · {} · {}",
+                    code(replay_command(&info.binary, replay_dir, &row.repro)),
+                    code(crate::shrink_command(&info.binary, replay_dir, &row.repro)),
+                    code(crate::explain_command(&info.binary, replay_dir, &row.repro))
+                ));
             }
         }
-        let _ = writeln!(s, "\n## Scenarios\n");
+        if failures.len() > MAX_FAILURES_LISTED {
+            lines.push(format!(
+                "- … and {} more: every failure is in results.csv and report.html",
+                failures.len() - MAX_FAILURES_LISTED
+            ));
+        }
     }
-    let _ = writeln!(
-        s,
+
+    // Marks no scenario of the sweep reached, per protocol (the per-scenario counts are in
+    // report.html).
+    let mut unreached: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for st in stats.iter().filter(|st| !st.marks.is_empty()) {
+        let never: BTreeSet<&str> = st.marks.iter().filter(|(_, c)| c.runs == 0).map(|(m, _)| m.as_str()).collect();
+        let all = unreached.entry(st.protocol.as_str()).or_insert_with(|| never.clone());
+        all.retain(|m| never.contains(m));
+    }
+    let mut coverage: Vec<String> = unreached
+        .iter()
+        .filter(|(_, m)| !m.is_empty())
+        .map(|(protocol, marks)| {
+            let marks: Vec<String> = marks.iter().map(|m| md_escape(m)).collect();
+            format!("- ⚠ `{}`: no scenario of this sweep reached {}", md_escape(protocol), marks.join(", "))
+        })
+        .collect();
+    if !coverage.is_empty() {
+        coverage.insert(0, String::new());
+        coverage.insert(1, "## Sometimes marks never reached".into());
+        coverage.insert(2, String::new());
+    }
+
+    // The scenarios, failing ones first, as many as fit.
+    let mut order: Vec<&ScenarioStats> = stats.iter().collect();
+    order.sort_by_key(|st| (st.failed == 0 && st.unknown == 0, st.index));
+    let fixed = lines.len() + coverage.len() + 6; // heading, blank, table head (2), overflow line, blank
+    let room = MAX_LINES.saturating_sub(fixed).max(1);
+    lines.push(String::new());
+    lines.push("## Scenarios".into());
+    lines.push(String::new());
+    lines.push(
         "| scenario | protocol | runs | failed | unknown | availability (worst run) | latency p50 / p99 / max ms | \
-         max recovery ms | longest outage ms | events/s |"
+         max recovery ms | longest outage ms |"
+            .into(),
     );
-    let _ = writeln!(s, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|");
-    for st in stats {
+    lines.push("|---|---|--:|--:|--:|--:|--:|--:|--:|".into());
+    let shown = if order.len() > room { room - 1 } else { order.len() };
+    for st in order.iter().take(shown) {
         let recovery = match (st.max_recovery_ms, st.never_recovered) {
             (_, n) if n > 0 => format!("never ({n} runs)"),
             (Some(r), _) => r.to_string(),
             (None, _) => "–".into(),
         };
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} ({}) | {} / {} / {} | {} | {} | {:.0} |",
+        lines.push(format!(
+            "| {} | {} | {} | {} | {} | {} ({}) | {} / {} / {} | {} | {} |",
             md_escape(&st.name),
             md_escape(&st.protocol),
             st.runs,
@@ -100,57 +153,23 @@ pub fn markdown(info: &SweepInfo, stats: &[ScenarioStats], records: &[RunRecord]
             or_dash(st.latency_ms(0.99), 3),
             or_dash(st.latency_max(), 3),
             recovery,
-            st.max_outage_ms,
-            st.events_per_s()
-        );
+            st.max_outage_ms
+        ));
     }
-    let with_marks: Vec<&ScenarioStats> = stats.iter().filter(|st| !st.marks.is_empty()).collect();
-    if !with_marks.is_empty() {
-        let _ = writeln!(s, "\n## Sometimes marks\n");
-        let _ = writeln!(
-            s,
-            "Runs in which each `sometimes` mark fired, and its total hits. ⚠ lists the marks of the same protocol \
-             (declared in `Protocol::MARKS`, or fired in another scenario of this sweep) that never fired in this one: if \
-             the scenario claims to exercise them, it does not.\n"
-        );
-        // Per protocol: declared marks that no scenario of the sweep reached at all.
-        let mut unreached: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        for st in &with_marks {
-            let never: BTreeSet<&str> = st.marks.iter().filter(|(_, c)| c.runs == 0).map(|(m, _)| m.as_str()).collect();
-            let all = unreached.entry(st.protocol.as_str()).or_insert_with(|| never.clone());
-            all.retain(|m| never.contains(m));
-        }
-        for (protocol, marks) in unreached.iter().filter(|(_, m)| !m.is_empty()) {
-            let marks: Vec<String> = marks.iter().map(|m| md_escape(m)).collect();
-            let _ =
-                writeln!(s, "⚠ `{}`: no scenario of this sweep reached {}.\n", md_escape(protocol), marks.join(", "));
-        }
-        let _ = writeln!(s, "| scenario | mark | runs fired | hits |");
-        let _ = writeln!(s, "|---|---|--:|--:|");
-        for st in &with_marks {
-            for (m, c) in st.marks.iter().filter(|(_, c)| c.runs > 0) {
-                let _ = writeln!(
-                    s,
-                    "| {} | {} | {} / {} | {} |",
-                    md_escape(&st.name),
-                    md_escape(m),
-                    c.runs,
-                    st.runs,
-                    c.hits
-                );
-            }
-            let never: Vec<String> = st.marks.iter().filter(|(_, c)| c.runs == 0).map(|(m, _)| md_escape(m)).collect();
-            if !never.is_empty() {
-                let _ = writeln!(
-                    s,
-                    "| {} | ⚠ never fired: {} | 0 / {} | 0 |",
-                    md_escape(&st.name),
-                    never.join(", "),
-                    st.runs
-                );
-            }
-        }
+    if order.len() > shown {
+        let rest = &order[shown..];
+        let runs: u64 = rest.iter().map(|st| st.runs).sum();
+        let bad = rest.iter().filter(|st| st.failed > 0 || st.unknown > 0).count();
+        lines.push(format!(
+            "\n… and {} more scenarios ({runs} runs{}): every scenario is in report.html",
+            rest.len(),
+            if bad > 0 { format!(", {bad} of them with failures") } else { ", all passed".to_string() }
+        ));
     }
+    lines.extend(coverage);
+    let mut s = lines.join("\n");
+    s.push('\n');
+    debug_assert!(s.lines().count() <= MAX_LINES + 1, "summary.md has {} lines", s.lines().count());
     s
 }
 
@@ -179,9 +198,56 @@ mod tests {
         records[0].marks.insert("p.common".into(), 3);
         let stats = crate::stats::per_scenario(&info, &records);
         let md = markdown(&info, &stats, &records, "out");
-        assert!(md.contains("| s | p.common | 1 / 2 | 3 |"), "{md}");
-        assert!(md.contains("⚠ never fired: p.rare"), "{md}");
-        assert!(md.contains("no scenario of this sweep reached p.rare."), "{md}");
+        assert!(md.contains("no scenario of this sweep reached p.rare"), "{md}");
+        assert!(!md.contains("p.common"), "reached marks are counted in report.html only: {md}");
+    }
+
+    #[test]
+    fn a_big_sweep_fits_in_sixty_lines_failures_first_with_their_commands() {
+        let scenarios: Vec<crate::ScenarioInfo> = (0..45)
+            .map(|i| crate::ScenarioInfo {
+                name: format!("s{i}"),
+                protocol: "p".into(),
+                file: format!("s{i}.toml"),
+                marks: vec!["p.rare".into()],
+            })
+            .collect();
+        let info = SweepInfo {
+            faultline_version: "test".into(),
+            binary: "faultline".into(),
+            scenarios,
+            seed_start: 0,
+            seed_end: 20,
+            bugs: Vec::new(),
+            swarm: false,
+            partition: None,
+        };
+        let mut records = Vec::new();
+        for i in 0..45usize {
+            for seed in 0..20 {
+                let mut r = crate::journal::tests::record(seed);
+                r.scenario_index = i;
+                r.row.scenario = format!("s{i}");
+                if i == 40 {
+                    r.row.verdict = "fail".into();
+                    r.row.invariant = "p.safety".into();
+                    r.row.repro = format!("repro-s{i}-{seed}.toml");
+                }
+                records.push(r);
+            }
+        }
+        let stats = crate::stats::per_scenario(&info, &records);
+        let md = markdown(&info, &stats, &records, "out");
+        assert!(md.lines().count() <= MAX_LINES, "{} lines:\n{md}", md.lines().count());
+        let failures = md.find("## Failures (20)").expect("failures section");
+        assert!(failures < md.find("## Scenarios").unwrap(), "failures before any table");
+        assert!(md.contains("`faultline replay out/repro-s40-0.toml` · `faultline shrink out/repro-s40-0.toml` · `faultline explain out/repro-s40-0.toml`"), "{md}");
+        assert!(md.contains("… and 12 more: every failure"), "{md}");
+        let first_row = md.lines().find(|l| l.starts_with("| s") && !l.starts_with("| scenario")).unwrap();
+        assert!(first_row.starts_with("| s40 |"), "the failing scenario heads the table: {first_row}");
+        assert!(md.contains("more scenarios") && md.contains("all passed"), "{md}");
+        assert!(!md.contains("events/s"), "no wall-clock figures");
+        assert_eq!(md, markdown(&info, &stats, &records, "out"), "deterministic");
     }
 
     #[test]

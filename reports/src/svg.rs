@@ -707,7 +707,7 @@ mod tests {
 
     #[test]
     fn a_log_axis_spans_powers_of_ten_and_the_legend_sits_above_the_plot() {
-        let shade = [FaultSpan { start_ms: 10.0, end_ms: 40.0, label: "crash n1".into() }];
+        let shade = [FaultSpan { start_ms: 10.0, end_ms: 40.0, label: "crash n1".into(), node: Some(1) }];
         let svg = chart(true, vec![Some((10.0, 0.5)), Some((20.0, 3.0)), Some((30.0, 900.0))], &shade);
         for tick in [">0.1<", ">1<", ">10<", ">100<", ">1000<"] {
             assert!(svg.contains(tick), "tick {tick} in {svg}");

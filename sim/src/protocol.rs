@@ -539,6 +539,14 @@ pub trait Protocol: Sized + Debug + 'static {
         false
     }
 
+    /// One short line of this node's key state, e.g. `leader t7 commit 12/14`, for people: the
+    /// `--trace` file and `explain`'s timeline show it whenever it changes. Its first word is
+    /// taken as the node's role (lanes are coloured by it). Never part of the trace hash.
+    /// Empty (the default): nothing to show.
+    fn summary(&self) -> String {
+        String::new()
+    }
+
     /// Checks invariants after `node` handled an event. Keep it O(what changed).
     fn check_step(_ghost: &mut Self::Ghost, _view: &View<Self>, _node: NodeId, _out: &mut Vec<Violation>) {}
 

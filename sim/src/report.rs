@@ -176,6 +176,11 @@ pub struct RunReport {
     /// The last events before the end (for the space-time diagram).
     #[serde(skip)]
     pub recent: Vec<TraceRecord>,
+    /// Each node's [`Protocol::summary`](crate::protocol::Protocol::summary) whenever it changed
+    /// (and `down` at a crash), as `(true time ns, node, summary)`, when the caller asked for it
+    /// ([`Simulation::keep_timeline`](crate::world::Simulation::keep_timeline)); empty otherwise.
+    #[serde(skip)]
+    pub timeline: Vec<(u64, u32, String)>,
     /// Every event of the run, in order, when the caller asked for them
     /// ([`Simulation::keep_trace`](crate::world::Simulation::keep_trace)); empty otherwise.
     #[serde(skip)]
@@ -334,6 +339,7 @@ pub(crate) fn build(i: Inputs<'_>) -> RunReport {
         faults: i.faults,
         op_timings: i.ops,
         recent: Vec::new(),
+        timeline: Vec::new(),
         trace: Vec::new(),
         history_json: None,
         history_check: None,
@@ -421,6 +427,7 @@ impl RunReport {
             faults: Vec::new(),
             op_timings: Vec::new(),
             recent: Vec::new(),
+            timeline: Vec::new(),
             trace: Vec::new(),
             history_json: None,
             history_check: None,

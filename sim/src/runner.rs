@@ -45,6 +45,8 @@ pub struct RunExtras {
     /// Write the client history out in this format ([`RunReport::history`]), as the protocol's
     /// end-of-run check saw it.
     pub export_history: Option<faultline_lincheck::export::ExportFormat>,
+    /// Keep each node's summary whenever it changes ([`RunReport::timeline`], for `explain`).
+    pub timeline: bool,
 }
 
 /// The [`ProtocolRunner`] of protocol `P`.
@@ -87,6 +89,9 @@ impl<P: Protocol> ProtocolRunner for Runner<P> {
         }
         if extras.keep_trace {
             sim = sim.keep_trace();
+        }
+        if extras.timeline {
+            sim = sim.keep_timeline();
         }
         if let Some(w) = extras.watchdog {
             sim = sim.with_watchdog(w);

@@ -208,6 +208,14 @@ pub struct Simulation<P: Protocol> {
     marks: Marks,
     trace: TraceHasher,
     trace_out: Option<Box<dyn Write>>,
+    /// The `Debug` form of what the event being recorded hands its handler, for the `--trace`
+    /// file (set only while one is written).
+    what: Option<String>,
+    /// The `--trace` line of the last event, without its closing brace: the handler's outputs
+    /// and the node's summary are added once it returns.
+    line: Option<String>,
+    /// Per node, the summary last put in the timeline, when one is kept.
+    timeline: Option<(Vec<TimelineEntry>, Vec<String>)>,
     watchdog: Option<Watchdog>,
     steps: u64,
     recent: Vec<TraceRecord>,
@@ -347,6 +355,9 @@ impl<P: Protocol> Simulation<P> {
             marks: Marks::default(),
             trace: TraceHasher::default(),
             trace_out: None,
+            what: None,
+            line: None,
+            timeline: None,
             watchdog: None,
             steps: 0,
             recent: Vec::with_capacity(RECENT_EVENTS),
@@ -380,6 +391,13 @@ impl<P: Protocol> Simulation<P> {
     /// linearizability check saw, for `check-history` and other tools.
     pub fn export_history(mut self, format: faultline_lincheck::export::ExportFormat) -> Self {
         self.export = Some(format);
+        self
+    }
+
+    /// Keeps each node's [`Protocol::summary`] whenever it changes ([`RunReport::timeline`]), for
+    /// `explain`.
+    pub fn keep_timeline(mut self) -> Self {
+        self.timeline = Some((Vec::new(), vec![String::new(); self.nodes.len()]));
         self
     }
 
@@ -526,6 +544,9 @@ impl<P: Protocol> Simulation<P> {
                 }
                 self.stats.delivered += 1;
                 let digest = StableHasher::digest(&msg);
+                if self.trace_out.is_some() {
+                    self.what = Some(format!("{msg:?}"));
+                }
                 self.record_sent(EventKind::Deliver, to.0, from.0, digest, sent.0);
                 self.with_node(to, |p, ctx| p.on_message(from, msg, ctx));
             }
@@ -539,6 +560,9 @@ impl<P: Protocol> Simulation<P> {
                     return;
                 }
                 let (timer, _) = slot.timers.swap_remove(pos);
+                if self.trace_out.is_some() {
+                    self.what = Some(format!("{timer:?}"));
+                }
                 self.record(EventKind::Timer, node.0, u32::MAX, gen);
                 self.with_node(node, |p, ctx| p.on_timer(timer, ctx));
             }
@@ -555,6 +579,9 @@ impl<P: Protocol> Simulation<P> {
                 let req = RequestId { client: rec.client, seq: rec.seq };
                 let input = rec.input.clone();
                 // The digest covers what the handler is given, so a changed workload shows.
+                if self.trace_out.is_some() {
+                    self.what = Some(format!("{input:?}"));
+                }
                 self.record(EventKind::Request, node.0, rec.client, StableHasher::digest(&(rec.seq, &input)));
                 self.with_node(node, |p, ctx| p.on_request(req, input, ctx));
             }
@@ -566,6 +593,9 @@ impl<P: Protocol> Simulation<P> {
                     return;
                 }
                 let req = RequestId { client: u32::MAX, seq: index + 1 };
+                if self.trace_out.is_some() {
+                    self.what = Some(format!("{input:?}"));
+                }
                 self.record(EventKind::Request, node.0, u32::MAX, StableHasher::digest(&(index, &input)));
                 self.with_node(node, |p, ctx| p.on_request(req, input, ctx));
             }
@@ -608,19 +638,19 @@ impl<P: Protocol> Simulation<P> {
             let i = (self.trace.events() as usize - 1) % RECENT_EVENTS;
             self.recent[i] = rec;
         }
-        if let Some(w) = self.trace_out.as_mut() {
-            // Trace output is best effort: a full disk must not change the run.
-            let _ = writeln!(
-                w,
-                "{{\"seq\":{},\"t_ns\":{},\"kind\":\"{}\",\"node\":{},\"other\":{},\"digest\":\"{:016x}\"{}}}",
+        if self.trace_out.is_some() {
+            self.flush_line();
+            self.line = Some(format!(
+                "{{\"seq\":{},\"t_ns\":{},\"kind\":\"{}\",\"node\":{},\"other\":{},\"digest\":\"{:016x}\"{}{}",
                 self.trace.events() - 1,
                 self.now.0,
                 report::kind_name(kind),
                 node,
                 if other == u32::MAX { "null".to_string() } else { other.to_string() },
                 digest,
-                if sent_ns == NOT_SENT { String::new() } else { format!(",\"sent_ns\":{sent_ns}") }
-            );
+                if sent_ns == NOT_SENT { String::new() } else { format!(",\"sent_ns\":{sent_ns}") },
+                self.what.take().map_or(String::new(), |w| format!(",\"what\":{}", json_str(&w)))
+            ));
         }
     }
 
@@ -651,6 +681,9 @@ impl<P: Protocol> Simulation<P> {
 
     fn apply_outputs(&mut self, node: NodeId) {
         let mut out = std::mem::take(&mut self.out);
+        if self.trace_out.is_some() {
+            self.trace_outputs(node, &out);
+        }
         for cmd in out.drain(..) {
             match cmd {
                 Command::Send(to, msg) => self.send(node, to, msg),
@@ -1037,6 +1070,10 @@ impl<P: Protocol> Simulation<P> {
         }
         slot.state = None;
         slot.paused = false;
+        if let Some((timeline, last)) = self.timeline.as_mut() {
+            timeline.push((self.now.0, id.0, "down".to_string()));
+            last[id.index()] = "down".to_string();
+        }
         slot.deferred.clear();
         slot.timers.clear();
         let unsynced = std::mem::take(&mut slot.storage.unsynced);
@@ -1050,7 +1087,37 @@ impl<P: Protocol> Simulation<P> {
         self.marks.hit("sim.crash");
     }
 
+    /// Writes the pending `--trace` line, if any. Trace output is best effort: a full disk must
+    /// not change the run.
+    fn flush_line(&mut self) {
+        if let (Some(line), Some(w)) = (self.line.take(), self.trace_out.as_mut()) {
+            let _ = writeln!(w, "{line}}}");
+        }
+    }
+
+    /// Completes the `--trace` line of the event a handler just handled: its outputs and the
+    /// node's summary, in `Debug` form.
+    #[cold]
+    fn trace_outputs(&mut self, node: NodeId, out: &[Command<P>]) {
+        let outputs: Vec<String> = out.iter().map(|c| json_str(&format!("{c:?}"))).collect();
+        let state = self.nodes[node.index()].state.as_ref().map_or(String::new(), |s| s.summary());
+        if let Some(line) = self.line.as_mut() {
+            let _ = std::fmt::Write::write_fmt(
+                line,
+                format_args!(",\"outputs\":[{}],\"state\":{}", outputs.join(","), json_str(&state)),
+            );
+        }
+        self.flush_line();
+    }
+
     fn check(&mut self, node: NodeId) {
+        if let Some((timeline, last)) = self.timeline.as_mut() {
+            let now = self.nodes[node.index()].state.as_ref().map_or_else(|| "down".to_string(), |s| s.summary());
+            if now != last[node.index()] {
+                timeline.push((self.now.0, node.0, now.clone()));
+                last[node.index()] = now;
+            }
+        }
         let view = view_of!(self);
         let before = self.violations.len();
         P::check_step(&mut self.ghost, &view, node, &mut self.violations);
@@ -1069,6 +1136,7 @@ impl<P: Protocol> Simulation<P> {
 
     /// Ends the run: end-of-run checks (if the run got to its end), verdict and report.
     pub fn finish(mut self) -> RunReport {
+        self.flush_line();
         let end_reached = !self.stopped() && self.now >= self.end;
         if end_reached {
             // Pending operations stay indeterminate: they may yet take effect.
@@ -1140,6 +1208,7 @@ impl<P: Protocol> Simulation<P> {
         report.history_check = self.history_check.take();
         report.history = std::mem::take(&mut self.exported);
         report.trace = self.all.take().unwrap_or_default();
+        report.timeline = self.timeline.take().map(|(t, _)| t).unwrap_or_default();
         report.explicit_faults = std::mem::take(&mut self.explicit);
         if report.verdict != Verdict::Pass {
             // Kept for failure reports only: converting a long history costs as much as a run.
@@ -1147,4 +1216,12 @@ impl<P: Protocol> Simulation<P> {
         }
         report
     }
+}
+
+/// One timeline entry: (true time ns, node, its summary from then on).
+pub type TimelineEntry = (u64, u32, String);
+
+/// `s` as a JSON string literal.
+fn json_str(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
 }

@@ -78,6 +78,23 @@ impl Protocol for RaftRs {
         RaftRs::is_leader(self)
     }
 
+    fn summary(&self) -> String {
+        let r = &self.raw.raft;
+        let role = match r.state {
+            raft::StateRole::Leader => "leader",
+            raft::StateRole::Candidate => "candidate",
+            raft::StateRole::PreCandidate => "pre-candidate",
+            raft::StateRole::Follower => "follower",
+        };
+        format!(
+            "{role} t{} commit {}/{} applied {}",
+            r.term,
+            r.raft_log.committed,
+            r.raft_log.last_index(),
+            self.applied
+        )
+    }
+
     fn check_step(ghost: &mut check::Ghost, view: &View<Self>, node: NodeId, out: &mut Vec<Violation>) {
         check::check_step(ghost, view, node, out)
     }

@@ -109,6 +109,14 @@ impl Protocol for Lock {
         matches!(self, Lock::Server(s) if s.is_leader())
     }
 
+    fn summary(&self) -> String {
+        match self {
+            Lock::Server(s) => s.raft.summary_line(),
+            Lock::Client(_) => "client".to_string(),
+            Lock::Resource(_) => "resource".to_string(),
+        }
+    }
+
     fn check_step(ghost: &mut LockGhost, view: &View<Self>, node: NodeId, out: &mut Vec<Violation>) {
         check::check_step(ghost, view, node, out)
     }

@@ -185,6 +185,17 @@ impl<S: StateMachine> Raft<S> {
         &self.log
     }
 
+    /// One line for timelines: role, term, commit and last index, applied index.
+    pub fn summary_line(&self) -> String {
+        let role = match self.role {
+            Role::Follower => "follower",
+            Role::PreCandidate => "pre-candidate",
+            Role::Candidate => "candidate",
+            Role::Leader => "leader",
+        };
+        format!("{role} t{} commit {}/{} applied {}", self.term, self.commit, self.log.last_index(), self.sm.applied)
+    }
+
     /// For a protocol that embeds Raft: call at the start of each of its own steps, so Raft's
     /// checks (`check::check_step`) judge only what this step did, also when the step does not
     /// reach Raft at all.

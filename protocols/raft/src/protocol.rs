@@ -72,6 +72,10 @@ impl<S: StateMachine> Protocol for Raft<S> {
         self.role == Role::Leader
     }
 
+    fn summary(&self) -> String {
+        self.summary_line()
+    }
+
     fn check_step(ghost: &mut RaftGhost, view: &View<Self>, node: NodeId, out: &mut Vec<Violation>) {
         check::check_step(ghost, view, node, out)
     }
