@@ -203,7 +203,9 @@ fn scenario_section(
 
     let w = &rep.windows;
     let wms = w.window_ms as f64;
-    let x_max = wms * WINDOWS as f64;
+    // A failing scenario draws its failing run, cropped to where that run stopped, so a run
+    // cut short by its violation is not a mostly empty chart.
+    let x_max = if rep.row.verdict() == Verdict::Fail { wms * w.reached.max(1) as f64 } else { wms * WINDOWS as f64 };
     let mid = |i: usize| (i as f64 + 0.5) * wms;
     let seed_label = format!("seed {}", rep.row.seed);
     let series =

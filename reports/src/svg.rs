@@ -311,7 +311,7 @@ pub fn line_chart(c: &LineChart<'_>) -> String {
     // The series, then the legend above the plot.
     for se in &c.series {
         if matches!(se.style, Style::Cross | Style::Diamond) {
-            for &(x, y) in se.points.iter().flatten() {
+            for &(x, y) in se.points.iter().flatten().filter(|p| p.0 <= x_max * 1.0001) {
                 if let Some(py) = sy(y) {
                     mark(&mut s, se.style, sx(x), py, se.color);
                 }
@@ -320,7 +320,8 @@ pub fn line_chart(c: &LineChart<'_>) -> String {
         }
         let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
         for p in &se.points {
-            match p.and_then(|(x, y)| sy(y).map(|py| (sx(x), py))) {
+            // Past the axis's end (a chart cropped to a short run) is not drawn, not clamped.
+            match p.filter(|&(x, _)| x <= x_max * 1.0001).and_then(|(x, y)| sy(y).map(|py| (sx(x), py))) {
                 Some(p) => runs.last_mut().expect("non-empty").push(p),
                 None if !runs.last().expect("non-empty").is_empty() => runs.push(Vec::new()),
                 None => {}
