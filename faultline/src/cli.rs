@@ -86,6 +86,32 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Guided search over fault schedules: keep the schedules that reach new coverage (marks,
+    /// the protocol's abstract states and transitions, message kinds delivered across a fault),
+    /// mutate them, stop at the first violation (exit 1, repro written) or at the run budget
+    /// (exit 0). The same --seed gives the same search whatever --jobs is.
+    ///
+    /// Example: faultline explore scenarios/raft-generic.toml --bug raft.commit-prior-term --runs 2000
+    Explore {
+        /// Scenario files, or directories standing for every *.toml in them.
+        #[arg(required = true, value_name = "SCENARIO_OR_DIR")]
+        scenarios: Vec<PathBuf>,
+        /// Switch on a planted bug (repeatable) in the scenarios whose protocol declares it.
+        #[arg(long = "bug", value_name = "NAME")]
+        bugs: Vec<String>,
+        /// Run budget.
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+        runs: u64,
+        /// The search's seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Threads running simulations (default: one per core). The search does not depend on it.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        jobs: Option<u64>,
+        /// Where the repro of a violation goes.
+        #[arg(long, value_name = "DIR", default_value = "target/faultline/explore")]
+        out: PathBuf,
+    },
     /// Explain one run on a self-contained HTML page: the violation, the fault schedule, each
     /// node's state over time, the messages before the end, and for a history violation the
     /// operations of the failing part with the small failing sub-history outlined.
@@ -174,6 +200,10 @@ enum Command {
         #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1",
               value_parser = clap::value_parser!(u64).range(1..))]
         check_determinism: Option<u64>,
+        /// Stop starting new runs once every `sometimes` mark the scenarios' protocols declare has
+        /// fired (the seed range is the most it runs); exit 3 if some never did, naming them.
+        #[arg(long)]
+        until_all_marks: bool,
     },
     /// Minimise a failing repro into a smaller one that fails the same invariant.
     ///
@@ -318,6 +348,10 @@ fn dispatch(reg: &Registry, command: Command) -> u8 {
         }
         Command::Replay { repro, trace, format } => commands::replay(reg, &repro, trace.as_deref(), format),
         Command::Bugs { protocol, format } => commands::bugs(reg, protocol.as_deref(), format),
+        Command::Explore { scenarios, bugs, runs, seed, jobs, out } => crate::explore::explore(
+            reg,
+            crate::explore::Args { paths: scenarios, bugs, runs, seed, jobs: jobs.map(|j| j as usize), out },
+        ),
         Command::Explain { repro, output, at, seed, bugs } => {
             crate::explain::explain(reg, &repro, seed, &bugs, output.as_deref(), at)
         }
@@ -332,6 +366,7 @@ fn dispatch(reg: &Registry, command: Command) -> u8 {
             fail_fast,
             resume,
             check_determinism,
+            until_all_marks,
         } => sweep::sweep(
             reg,
             sweep::Args {
@@ -345,6 +380,7 @@ fn dispatch(reg: &Registry, command: Command) -> u8 {
                 fail_fast,
                 resume,
                 check_determinism,
+                until_all_marks,
             },
         ),
         Command::Shrink { repro, output, max_runs } => shrink::shrink(reg, &repro, output.as_deref(), max_runs),

@@ -19,6 +19,7 @@ pub mod cli;
 pub mod commands;
 pub mod determinism;
 pub mod explain;
+pub mod explore;
 pub mod out;
 pub mod registry;
 pub mod report_merge;

@@ -145,16 +145,30 @@ pub struct Args {
     pub resume: bool,
     /// Run every Nth run twice and fail it as `sim.nondeterminism` if the runs differ.
     pub check_determinism: Option<u64>,
+    /// Stop starting new runs once every `sometimes` mark its protocols declare has fired
+    /// (moonpool's `UntilAllSometimesReached`); the seed range is then the most it runs.
+    pub until_all_marks: bool,
+}
+
+/// The declared marks (of every scenario's protocol) that no record fired, in name order.
+pub fn marks_never_fired(info: &SweepInfo, records: &[RunRecord]) -> Vec<String> {
+    let fired: BTreeSet<&str> = records.iter().flat_map(|r| r.marks.keys().map(String::as_str)).collect();
+    let declared: BTreeSet<&str> = info.scenarios.iter().flat_map(|s| s.marks.iter().map(String::as_str)).collect();
+    declared.into_iter().filter(|m| !fired.contains(m)).map(str::to_string).collect()
 }
 
 /// A loaded, validated scenario of the sweep.
-struct Prepared {
-    scenario: Scenario,
-    bugs: Vec<String>,
+pub(crate) struct Prepared {
+    pub(crate) scenario: Scenario,
+    pub(crate) bugs: Vec<String>,
 }
 
 /// Loads every scenario, checks names are unique and that every bug applies to some scenario.
-fn prepare(reg: &Registry, paths: &[PathBuf], bugs: &[String]) -> Result<(Vec<Prepared>, Vec<ScenarioInfo>), String> {
+pub(crate) fn prepare(
+    reg: &Registry,
+    paths: &[PathBuf],
+    bugs: &[String],
+) -> Result<(Vec<Prepared>, Vec<ScenarioInfo>), String> {
     let mut files = Vec::new();
     for p in paths {
         files.extend(scenario_files(p)?);
@@ -196,7 +210,7 @@ fn prepare(reg: &Registry, paths: &[PathBuf], bugs: &[String]) -> Result<(Vec<Pr
 }
 
 /// Writes a failing run's repro (with the swarm draw in its notes) and returns its file name.
-fn write_repro(
+pub(crate) fn write_repro(
     reg: &Registry,
     scenario: &Scenario,
     report: &faultline_sim::report::RunReport,
@@ -310,7 +324,10 @@ pub fn print_outcome(records: &[RunRecord], out: &Path, info: &SweepInfo) {
     }
     let missing = info.total_runs().saturating_sub(records.len() as u64);
     if missing > 0 && info.partition.is_none() {
-        outln!("{missing} of {} runs not done (fail-fast or interrupted: `--resume` finishes them)", info.total_runs());
+        outln!(
+            "{missing} of {} runs not done (fail-fast, --until-all-marks or interrupted: `--resume` finishes them)",
+            info.total_runs()
+        );
     }
     let unknown = records.iter().filter(|r| r.row.verdict() == Verdict::Unknown).count();
     if unknown > 0 {
@@ -452,6 +469,12 @@ pub fn execute(reg: &Registry, args: &Args, progress: bool) -> Result<Outcome, S
             .progress_chars("=> "),
     );
     let stop = AtomicBool::new(false);
+    // For --until-all-marks: what the scenarios declare, and what runs (resumed ones too) fired.
+    let declared: BTreeSet<String> = info.scenarios.iter().flat_map(|s| s.marks.iter().cloned()).collect();
+    let mut fired: BTreeSet<String> = records.iter().flat_map(|r| r.marks.keys().cloned()).collect();
+    if args.until_all_marks && declared.iter().all(|m| fired.contains(m)) {
+        stop.store(true, Ordering::Relaxed);
+    }
     let started = Instant::now();
     let mut error: Option<String> = None;
     let mut failed_now = 0u64;
@@ -486,6 +509,12 @@ pub fn execute(reg: &Registry, args: &Args, progress: bool) -> Result<Outcome, S
                         failed_now += 1;
                         bar.set_message(format!("{failed_now} failed"));
                         if args.fail_fast {
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    if args.until_all_marks {
+                        fired.extend(rec.marks.keys().cloned());
+                        if declared.iter().all(|m| fired.contains(m)) {
                             stop.store(true, Ordering::Relaxed);
                         }
                     }
@@ -576,6 +605,17 @@ pub fn sweep(reg: &Registry, args: Args) -> u8 {
         o.ran as f64 / secs.max(1e-9),
         o.new_events as f64 / secs.max(1e-9)
     );
+    let mut code = exit_code(&o.records);
+    if args.until_all_marks {
+        let missing = marks_never_fired(&o.info, &o.records);
+        if missing.is_empty() {
+            outln!("every declared sometimes mark fired, after {} runs", o.records.len());
+        } else {
+            outln!("sometimes marks that never fired in {} runs: {}", o.records.len(), missing.join(", "));
+            // Not a violation, but the sweep did not show what it was asked to: inconclusive.
+            code = worst(code, 3);
+        }
+    }
     print_outcome(&o.records, &args.out, &o.info);
     if o.interrupted {
         errln!(
@@ -583,9 +623,9 @@ pub fn sweep(reg: &Registry, args: Args) -> u8 {
             o.records.len(),
             resume_command(reg)
         );
-        return worst(exit_code(&o.records), 3);
+        return worst(code, 3);
     }
-    exit_code(&o.records)
+    code
 }
 
 /// This invocation's command line with `--resume` (added if missing).

@@ -152,6 +152,7 @@ impl Sweep {
             fail_fast: false,
             resume: false,
             check_determinism,
+            until_all_marks: false,
         };
         let outcome = match sweep::execute(&reg, &args, false) {
             Ok(o) => o,

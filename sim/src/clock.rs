@@ -40,7 +40,7 @@ pub struct Clock {
 impl Clock {
     /// A clock with the given offset and drift.
     pub fn new(offset_ns: i64, drift_ppm: i64) -> Clock {
-        assert!(drift_ppm.abs() <= MAX_DRIFT_PPM, "drift {drift_ppm} ppm out of bounds");
+        assert!(drift_ppm.unsigned_abs() <= MAX_DRIFT_PPM.unsigned_abs(), "drift {drift_ppm} ppm out of bounds");
         Clock { offset_ns, drift_ppm, stepped_ns: 0 }
     }
 

@@ -27,6 +27,8 @@ pub enum Stream {
     Swarm = 6,
     /// Storage faults (torn writes on crash).
     Disk = 7,
+    /// `explore`'s own draws: which schedule to mutate and how (never inside a run).
+    Search = 8,
 }
 
 /// A deterministic random stream: ChaCha8 keyed by the seed, on a stream id derived from

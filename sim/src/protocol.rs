@@ -539,6 +539,16 @@ pub trait Protocol: Sized + Debug + 'static {
         false
     }
 
+    /// An abstract state of the whole cluster for guided search (`faultline explore`): a small
+    /// value that changes when something that matters for safety changes (for Raft, per node:
+    /// role, term behind the highest, commit and log lag in buckets). The search keeps runs
+    /// that reach new abstract states or new transitions between them. Called after every step,
+    /// only while exploring; keep it cheap and coarse (a few thousand distinct values at most).
+    /// 0 (the default): no abstract state, the search uses marks and message kinds only.
+    fn abstract_state(_view: &View<Self>) -> u64 {
+        0
+    }
+
     /// One short line of this node's key state, e.g. `leader t7 commit 12/14`, for people: the
     /// `--trace` file and `explain`'s timeline show it whenever it changes. Its first word is
     /// taken as the node's role (lanes are coloured by it). Never part of the trace hash.

@@ -176,6 +176,11 @@ pub struct RunReport {
     /// The last events before the end (for the space-time diagram).
     #[serde(skip)]
     pub recent: Vec<TraceRecord>,
+    /// Coverage keys for guided search, sorted (abstract states, transitions between them,
+    /// message kinds delivered across a fault), when the caller asked for them
+    /// ([`Simulation::keep_coverage`](crate::world::Simulation::keep_coverage)); empty otherwise.
+    #[serde(skip)]
+    pub coverage: Vec<u64>,
     /// Each node's [`Protocol::summary`](crate::protocol::Protocol::summary) whenever it changed
     /// (and `down` at a crash), as `(true time ns, node, summary)`, when the caller asked for it
     /// ([`Simulation::keep_timeline`](crate::world::Simulation::keep_timeline)); empty otherwise.
@@ -339,6 +344,7 @@ pub(crate) fn build(i: Inputs<'_>) -> RunReport {
         faults: i.faults,
         op_timings: i.ops,
         recent: Vec::new(),
+        coverage: Vec::new(),
         timeline: Vec::new(),
         trace: Vec::new(),
         history_json: None,
@@ -427,6 +433,7 @@ impl RunReport {
             faults: Vec::new(),
             op_timings: Vec::new(),
             recent: Vec::new(),
+            coverage: Vec::new(),
             timeline: Vec::new(),
             trace: Vec::new(),
             history_json: None,

@@ -47,6 +47,8 @@ pub struct RunExtras {
     pub export_history: Option<faultline_lincheck::export::ExportFormat>,
     /// Keep each node's summary whenever it changes ([`RunReport::timeline`], for `explain`).
     pub timeline: bool,
+    /// Collect coverage keys ([`RunReport::coverage`], for `explore`).
+    pub coverage: bool,
 }
 
 /// The [`ProtocolRunner`] of protocol `P`.
@@ -92,6 +94,9 @@ impl<P: Protocol> ProtocolRunner for Runner<P> {
         }
         if extras.timeline {
             sim = sim.keep_timeline();
+        }
+        if extras.coverage {
+            sim = sim.keep_coverage();
         }
         if let Some(w) = extras.watchdog {
             sim = sim.with_watchdog(w);

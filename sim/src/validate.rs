@@ -282,7 +282,7 @@ impl V<'_> {
                     format!("clocks.node[{i}].offset_ms: beyond ±{MAX_TIME_MS} ms"),
                 ));
             }
-            if nc.drift_ppm.abs() > crate::clock::MAX_DRIFT_PPM {
+            if nc.drift_ppm.unsigned_abs() > crate::clock::MAX_DRIFT_PPM.unsigned_abs() {
                 return Err(self.err(
                     loc,
                     "drift_ppm",
@@ -424,7 +424,7 @@ impl V<'_> {
             },
             K::ClockDrift => match f.drift_ppm {
                 None => return Err(self.err(loc, "kind", format!("{p}: kind = \"clock-drift\" needs `drift_ppm`"))),
-                Some(d) if d.abs() > crate::clock::MAX_DRIFT_PPM => {
+                Some(d) if d.unsigned_abs() > crate::clock::MAX_DRIFT_PPM.unsigned_abs() => {
                     return Err(self.err(
                         loc,
                         "drift_ppm",

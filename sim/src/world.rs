@@ -214,6 +214,9 @@ pub struct Simulation<P: Protocol> {
     /// The `--trace` line of the last event, without its closing brace: the handler's outputs
     /// and the node's summary are added once it returns.
     line: Option<String>,
+    /// Coverage for guided search, when kept: keys seen, the last abstract state, and the true
+    /// time of the last fault action (a message sent before it and delivered after crossed it).
+    coverage: Option<CoverageState>,
     /// Per node, the summary last put in the timeline, when one is kept.
     timeline: Option<(Vec<TimelineEntry>, Vec<String>)>,
     watchdog: Option<Watchdog>,
@@ -285,7 +288,7 @@ impl<P: Protocol> Simulation<P> {
             })
             .collect();
         for c in &s.clocks.node {
-            if c.drift_ppm.abs() > crate::clock::MAX_DRIFT_PPM {
+            if c.drift_ppm.unsigned_abs() > crate::clock::MAX_DRIFT_PPM.unsigned_abs() {
                 return Err(s.error_at_key(
                     "drift_ppm",
                     format!("clocks.node.drift_ppm must be within ±{}", crate::clock::MAX_DRIFT_PPM),
@@ -358,6 +361,7 @@ impl<P: Protocol> Simulation<P> {
             what: None,
             line: None,
             timeline: None,
+            coverage: None,
             watchdog: None,
             steps: 0,
             recent: Vec::with_capacity(RECENT_EVENTS),
@@ -391,6 +395,12 @@ impl<P: Protocol> Simulation<P> {
     /// linearizability check saw, for `check-history` and other tools.
     pub fn export_history(mut self, format: faultline_lincheck::export::ExportFormat) -> Self {
         self.export = Some(format);
+        self
+    }
+
+    /// Collects coverage keys for guided search ([`RunReport::coverage`]).
+    pub fn keep_coverage(mut self) -> Self {
+        self.coverage = Some(CoverageState::default());
         self
     }
 
@@ -546,6 +556,15 @@ impl<P: Protocol> Simulation<P> {
                 let digest = StableHasher::digest(&msg);
                 if self.trace_out.is_some() {
                     self.what = Some(format!("{msg:?}"));
+                }
+                if let Some(c) = self.coverage.as_mut() {
+                    if sent.0 < c.last_fault_ns && c.last_fault_ns <= self.now.0 {
+                        // The message's kind: its Debug form up to the first non-identifier
+                        // character (a variant name), so contents do not multiply the keys.
+                        let text = format!("{msg:?}");
+                        let kind: String = text.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                        c.keys.insert(StableHasher::digest(&(3u8, kind)));
+                    }
                 }
                 self.record_sent(EventKind::Deliver, to.0, from.0, digest, sent.0);
                 self.with_node(to, |p, ctx| p.on_message(from, msg, ctx));
@@ -927,6 +946,9 @@ impl<P: Protocol> Simulation<P> {
     }
 
     fn apply_fault(&mut self, index: usize) {
+        if let Some(c) = self.coverage.as_mut() {
+            c.last_fault_ns = self.now.0;
+        }
         let action = self.schedule[index].action.clone();
         let mut node = None;
         match &action {
@@ -1111,6 +1133,19 @@ impl<P: Protocol> Simulation<P> {
     }
 
     fn check(&mut self, node: NodeId) {
+        if self.coverage.is_some() {
+            let state = {
+                let view = view_of!(self);
+                P::abstract_state(&view)
+            };
+            if let Some(c) = self.coverage.as_mut() {
+                if state != c.last_state {
+                    c.keys.insert(StableHasher::digest(&(1u8, state)));
+                    c.keys.insert(StableHasher::digest(&(2u8, c.last_state, state)));
+                    c.last_state = state;
+                }
+            }
+        }
         if let Some((timeline, last)) = self.timeline.as_mut() {
             let now = self.nodes[node.index()].state.as_ref().map_or_else(|| "down".to_string(), |s| s.summary());
             if now != last[node.index()] {
@@ -1209,6 +1244,7 @@ impl<P: Protocol> Simulation<P> {
         report.history = std::mem::take(&mut self.exported);
         report.trace = self.all.take().unwrap_or_default();
         report.timeline = self.timeline.take().map(|(t, _)| t).unwrap_or_default();
+        report.coverage = self.coverage.take().map(|c| c.keys.into_iter().collect()).unwrap_or_default();
         report.explicit_faults = std::mem::take(&mut self.explicit);
         if report.verdict != Verdict::Pass {
             // Kept for failure reports only: converting a long history costs as much as a run.
@@ -1216,6 +1252,14 @@ impl<P: Protocol> Simulation<P> {
         }
         report
     }
+}
+
+/// What guided search collects during a run.
+#[derive(Debug, Default)]
+struct CoverageState {
+    keys: std::collections::BTreeSet<u64>,
+    last_state: u64,
+    last_fault_ns: u64,
 }
 
 /// One timeline entry: (true time ns, node, its summary from then on).

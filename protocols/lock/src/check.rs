@@ -249,6 +249,13 @@ fn check_resource(g: &mut LockGhost, view: &View<Lock>, out: &mut Vec<Violation>
     if r.accepted == g.resource_accepted {
         return;
     }
+    if r.accepted < g.resource_accepted {
+        // A restarted resource counts its writes from 0 again (its fence is durable, its
+        // counters are not): no write happened in this step. Found by guided search, which
+        // crashed the resource; the counter's reset was read as a write of generation 0.
+        g.resource_accepted = r.accepted;
+        return;
+    }
     g.resource_accepted = r.accepted;
     let (lock, token, from) = r.last;
     let max = g.fence.entry(lock).or_insert(0);

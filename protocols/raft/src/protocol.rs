@@ -76,6 +76,28 @@ impl<S: StateMachine> Protocol for Raft<S> {
         self.summary_line()
     }
 
+    /// Coarse on purpose (a guided search keeps runs that reach a new value or a new transition):
+    /// how many nodes lead, are down, campaign, are behind the highest term, are behind the
+    /// highest commit index; and whether a leader holds entries of an earlier term past its
+    /// commit index (where Raft's commit rule matters: Figure 8).
+    fn abstract_state(view: &View<Self>) -> u64 {
+        let live = || view.nodes().filter_map(|(_, n)| n.state);
+        let max_term = live().map(|s| s.term).max().unwrap_or(0);
+        let max_commit = live().map(|s| s.commit).max().unwrap_or(0);
+        let count = |f: &dyn Fn(&Raft<S>) -> bool| live().filter(|s| f(s)).count() as u8;
+        let leaders = count(&|s| s.role == Role::Leader);
+        let campaigning = count(&|s| matches!(s.role, Role::Candidate | Role::PreCandidate));
+        let down = (view.len() - live().count()) as u8;
+        let term_behind = count(&|s| s.term < max_term);
+        let commit_behind = count(&|s| s.commit < max_commit);
+        let old_tail = live().any(|s| {
+            s.role == Role::Leader
+                && s.log.last_index() > s.commit
+                && s.log.term(s.commit + 1).is_some_and(|t| t < s.term)
+        });
+        faultline_sim::hash::StableHasher::digest(&(leaders, campaigning, down, term_behind, commit_behind, old_tail))
+    }
+
     fn check_step(ghost: &mut RaftGhost, view: &View<Self>, node: NodeId, out: &mut Vec<Violation>) {
         check::check_step(ghost, view, node, out)
     }
