@@ -40,9 +40,43 @@ impl Members {
     pub fn without(self, id: NodeId) -> Members {
         Members(self.0 & !(1 << id.0))
     }
-    /// The voters in id order.
+    /// The voters in id order (one step per voter, not per possible id: this is on every
+    /// commit, heartbeat and lease check).
+    #[inline]
     pub fn iter(self) -> impl Iterator<Item = NodeId> {
-        (0..MAX_NODES).filter(move |i| self.0 & (1 << i) != 0).map(NodeId)
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            (bits != 0).then(|| {
+                let i = bits.trailing_zeros();
+                bits &= bits - 1;
+                NodeId(i)
+            })
+        })
+    }
+
+    /// The `rank`-th largest (1-based) of `values`, one per voter: what a quorum of `rank`
+    /// voters has reached. Clusters of up to 16 sort a 16-slot array on the stack (clearing a
+    /// 64-slot one on every call showed in the profile).
+    #[inline]
+    pub fn kth_largest(values: impl Iterator<Item = u64>, rank: usize) -> u64 {
+        let mut small = [0u64; 16];
+        let mut big: Vec<u64> = Vec::new();
+        let mut k = 0;
+        for v in values {
+            if k < small.len() {
+                small[k] = v;
+            } else {
+                if k == small.len() {
+                    big.extend_from_slice(&small);
+                }
+                big.push(v);
+            }
+            k += 1;
+        }
+        let s = if k <= small.len() { &mut small[..k] } else { &mut big[..] };
+        assert!(rank >= 1 && rank <= s.len(), "a quorum of {rank} among {} voters", s.len());
+        s.sort_unstable_by(|a, b| b.cmp(a));
+        s[rank - 1]
     }
     /// Does the set `votes` hold a majority of these voters?
     #[inline]

@@ -781,15 +781,14 @@ impl<S: StateMachine> Raft<S> {
         if self.role != Role::Leader {
             return;
         }
-        let mut matched = [0u64; crate::log::MAX_NODES as usize];
-        let mut k = 0;
-        for m in self.members.iter() {
-            matched[k] = if m == self.id { self.log.last_index() } else { self.progress[m.index()].matched };
-            k += 1;
-        }
-        let matched = &mut matched[..k];
-        matched.sort_unstable_by(|a, b| b.cmp(a));
-        let n = matched[self.members.quorum() as usize - 1];
+        let matched = self.members.iter().map(|m| {
+            if m == self.id {
+                self.log.last_index()
+            } else {
+                self.progress[m.index()].matched
+            }
+        });
+        let n = Members::kth_largest(matched, self.members.quorum() as usize);
         // Figure 8: counting replicas only commits entries of the leader's own term; earlier
         // ones are committed indirectly, by the log matching property.
         if n > self.commit && (self.log.term(n) == Some(self.term) || self.bugs.commit_prior_term) {
@@ -867,15 +866,9 @@ impl<S: StateMachine> Raft<S> {
 
     /// The highest round a majority (this leader included) acknowledged.
     fn quorum_round(&self) -> u64 {
-        let mut rounds = [0u64; crate::log::MAX_NODES as usize];
-        let mut k = 0;
-        for m in self.members.iter() {
-            rounds[k] = if m == self.id { self.round } else { self.progress[m.index()].round };
-            k += 1;
-        }
-        let rounds = &mut rounds[..k];
-        rounds.sort_unstable_by(|a, b| b.cmp(a));
-        rounds[self.members.quorum() as usize - 1]
+        let rounds =
+            self.members.iter().map(|m| if m == self.id { self.round } else { self.progress[m.index()].round });
+        Members::kth_largest(rounds, self.members.quorum() as usize)
     }
 
     fn update_quorum_round(&mut self, ctx: &mut Ctx<Self>) {

@@ -63,6 +63,7 @@ scenario_tests! {
     lease_clock_jump => "raft-lease-clock-jump",
     lease_transfer => "raft-lease-transfer",
     lease_no_check_quorum => "raft-lease-no-check-quorum",
+    generic => "raft-generic",
 }
 
 /// Seeds that once failed with the correct protocol, kept as regressions.

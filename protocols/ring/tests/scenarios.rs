@@ -69,6 +69,12 @@ fn sloppy_quorums_with_hinted_handoff() {
 }
 
 #[test]
+fn the_generic_scenario_for_guided_search_is_safe() {
+    let m = sweep("ring-generic");
+    assert!(m.get("ring.hint-stored") + m.get("ring.anti-entropy-push") > 0, "faults made replicas catch up");
+}
+
+#[test]
 fn every_ring_scenario_file_is_tested() {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
     let mut files: Vec<String> = std::fs::read_dir(dir)
@@ -79,6 +85,7 @@ fn every_ring_scenario_file_is_tested() {
     files.sort();
     let tested = [
         "ring-crash-replica.toml",
+        "ring-generic.toml",
         "ring-growth.toml",
         "ring-heavy-loss.toml",
         "ring-partition-change.toml",
