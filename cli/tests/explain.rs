@@ -142,3 +142,11 @@ fn the_explain_page_renders_in_a_browser() {
         "laid out: {v}"
     );
 }
+
+#[test]
+fn explaining_a_scenario_file_writes_under_target_not_into_the_source_tree() {
+    let o = run(&["explain", &scenario("register-crash.toml"), "--seed", "1", "--bug", "register.no-sync"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!root().join("scenarios/register-crash.html").exists(), "nothing written beside the scenario");
+    assert!(root().join("target/faultline/explain-register-crash-1.html").is_file(), "{}", stdout(&o));
+}

@@ -12,9 +12,14 @@ use faultline_reports::explain::{explain_page, states_at, ExplainRun, ShownViola
 use faultline_sim::runner::RunExtras;
 use std::path::{Path, PathBuf};
 
-/// Where the page goes by default: beside the input, `NAME.html`.
-fn default_output(input: &Path) -> PathBuf {
-    input.with_extension("html")
+/// Where the page goes by default: beside a repro (`NAME.html`); for a scenario file, which
+/// lives in a source tree, `target/faultline/explain-SCENARIO-SEED.html`.
+fn default_output(input: &Path, is_repro: bool, scenario: &str, seed: u64) -> PathBuf {
+    if is_repro {
+        input.with_extension("html")
+    } else {
+        PathBuf::from("target/faultline").join(format!("explain-{}-{seed}.html", crate::commands::sanitize(scenario)))
+    }
 }
 
 /// Runs `scenario` at `seed` with `bugs`, keeping what the page needs, and renders the page;
@@ -121,7 +126,14 @@ pub fn explain(
         outln!("faults in force: {}", if in_force.is_empty() { "none".to_string() } else { in_force.join("; ") });
     }
     let first = report.violations.first();
-    let path = output.map_or_else(|| default_output(input), Path::to_path_buf);
+    let path = output
+        .map_or_else(|| default_output(input, loaded.seed.is_some(), &loaded.scenario.name, seed), Path::to_path_buf);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            errln!("error: {}: cannot create: {e}", dir.display());
+            return EXIT_BAD_INPUT;
+        }
+    }
     if let Err(e) = faultline_reports::write_atomic(&path, page.as_bytes()) {
         errln!("error: {}: cannot write: {e}", path.display());
         return EXIT_BAD_INPUT;
