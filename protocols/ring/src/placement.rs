@@ -465,3 +465,45 @@ impl VnodeRing {
         VnodeRing::build(members_in_order, self.vnodes_per_node, self.bits, self.bugs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rendezvous preference lists are the top `R` members by (score descending, id ascending):
+    /// checked against sorting every member (mutation testing showed the insertion into the
+    /// small top-`R` array went unchecked).
+    #[test]
+    fn rendezvous_preference_lists_are_the_top_scores() {
+        let members: Vec<u32> = (0..9).map(|i| i * 3 + 1).collect();
+        let r = Rendezvous::new(&members);
+        let mut out = Vec::new();
+        for k in 0..500u64 {
+            let h = key_hash(k);
+            for replicas in 1..=5 {
+                r.preference_list(h, replicas, &mut out);
+                let mut all: Vec<(u64, u32)> = members.iter().map(|&m| (rendezvous_score(h, m), m)).collect();
+                all.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                let want: Vec<u32> = all.iter().take(replicas).map(|&(_, m)| m).collect();
+                assert_eq!(out, want, "key {k}, {replicas} replicas");
+                assert_eq!(r.owner(h), Some(want[0]));
+            }
+        }
+    }
+
+    /// The accessors say what the strategies were built with (mutation testing replaced them
+    /// with constants unnoticed).
+    #[test]
+    fn strategies_report_their_members_and_vnodes() {
+        let members = [2, 5, 7];
+        assert_eq!(JumpHash::new(&members).members(), &members);
+        assert_eq!(Rendezvous::new(&members).members(), &members);
+        let ring = VnodeRing::build(&members, 16, 32, RingBugs::default());
+        assert_eq!(ring.vnodes_per_node(), 16);
+        assert_eq!(ring.points().len(), 48);
+        let mut out = Vec::new();
+        JumpHash::new(&members).preference_list(key_hash(1), 2, &mut out);
+        assert_eq!(out.len(), 2);
+        assert!(out.iter().all(|m| members.contains(m)) && out[0] != out[1]);
+    }
+}
