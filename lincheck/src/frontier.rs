@@ -784,18 +784,17 @@ pub(crate) fn search<M: Model>(
                         });
                     }
                 }
-                if !c.after_blind {
-                    for &g in &active {
+                {
+                    // Linearize the next member of group `g` (its members are interchangeable,
+                    // so only the first not yet used is tried).
+                    let mut expand = |g, after_blind| {
                         let gr = &groups[g as usize];
-                        if gr.state == c.state {
-                            continue;
-                        }
                         let (member, pend) = if relaxed {
                             (gr.members[0], 0)
                         } else {
                             let used = sets.count(c.pend, g);
                             if used >= called[g as usize] {
-                                continue;
+                                return;
                             }
                             (gr.members[used as usize], sets.bump(c.pend, g))
                         };
@@ -806,36 +805,23 @@ pub(crate) fn search<M: Model>(
                             trail: t,
                             depth: c.depth + 1,
                             uses: c.uses + 1,
-                            after_blind: true,
+                            after_blind,
                             state: gr.state.clone(),
                         });
+                    };
+                    if !c.after_blind {
+                        for &g in &active {
+                            if groups[g as usize].state != c.state {
+                                expand(g, true);
+                            }
+                        }
                     }
-                }
-                if let Some(gs) = cond_by_when.get(&sh) {
-                    for &g in gs {
-                        let gr = &groups[g as usize];
-                        if gr.when.as_ref() != Some(&c.state) {
-                            continue;
-                        }
-                        let (member, pend) = if relaxed {
-                            (gr.members[0], 0)
-                        } else {
-                            let used = sets.count(c.pend, g);
-                            if used >= called[g as usize] {
-                                continue;
+                    if let Some(gs) = cond_by_when.get(&sh) {
+                        for &g in gs {
+                            if groups[g as usize].when.as_ref() == Some(&c.state) {
+                                expand(g, false);
                             }
-                            (gr.members[used as usize], sets.bump(c.pend, g))
-                        };
-                        let t = trail.push(member, c.trail, step);
-                        work.push(Cfg {
-                            lin,
-                            pend,
-                            trail: t,
-                            depth: c.depth + 1,
-                            uses: c.uses + 1,
-                            after_blind: false,
-                            state: gr.state.clone(),
-                        });
+                        }
                     }
                 }
                 for &p in &others {

@@ -8,7 +8,7 @@ use crate::availability::{fault_spans, FaultSpan};
 use crate::record::RecentEvent;
 use crate::svg::{self, esc};
 use faultline_sim::report::AppliedFault;
-use faultline_sim::world::{TraceRecord, NOT_SENT};
+use faultline_sim::world::TraceRecord;
 use std::fmt::Write;
 
 /// Events in the space-time diagram around the violation (the wider one shows four times as
@@ -113,7 +113,7 @@ impl Axis {
     }
 
     fn ticks(&self, s: &mut String, y: f64) {
-        let step = nice(self.end_ms / 8.0);
+        let step = svg::nice_step(self.end_ms, 8.0);
         let mut t = 0.0;
         while t <= self.end_ms + 1e-9 {
             let _ = write!(
@@ -139,23 +139,6 @@ impl Axis {
             );
         }
     }
-}
-
-fn nice(raw: f64) -> f64 {
-    if raw <= 0.0 || !raw.is_finite() {
-        return 1.0;
-    }
-    let mag = 10f64.powf(raw.log10().floor());
-    let f = raw / mag;
-    (if f <= 1.0 {
-        1.0
-    } else if f <= 2.0 {
-        2.0
-    } else if f <= 5.0 {
-        5.0
-    } else {
-        10.0
-    }) * mag
 }
 
 fn svg_open(s: &mut String, id: &str, height: f64, label: &str) {
@@ -281,16 +264,7 @@ pub fn states_at(timeline: &[(u64, u32, String)], nodes: u32, at_ns: u64) -> Vec
 }
 
 fn recent(trace: &[TraceRecord], events: usize) -> Vec<RecentEvent> {
-    trace[trace.len().saturating_sub(events)..]
-        .iter()
-        .map(|r| RecentEvent {
-            t_ns: r.time_ns,
-            kind: r.kind.into(),
-            node: r.node,
-            other: r.other,
-            sent_ns: (r.sent_ns != NOT_SENT).then_some(r.sent_ns),
-        })
-        .collect()
+    trace[trace.len().saturating_sub(events)..].iter().map(RecentEvent::from).collect()
 }
 
 /// The whole page.

@@ -238,25 +238,26 @@ pub fn explain_file_name(repro: &str) -> String {
     format!("explain-{}.html", stem.strip_prefix("repro-").unwrap_or(stem))
 }
 
-/// The exact command with which `binary` replays a failure's repro file.
-pub fn replay_command(binary: &str, replay_dir: &str, repro: &str) -> String {
+/// `binary SUBCOMMAND REPRO`, the repro named by its path under `replay_dir`.
+fn repro_command(binary: &str, subcommand: &str, replay_dir: &str, repro: &str) -> String {
     let path =
         if replay_dir.is_empty() { repro.to_string() } else { format!("{}/{repro}", replay_dir.trim_end_matches('/')) };
-    format!("{binary} replay {}", shell_quote(&path))
+    format!("{binary} {subcommand} {}", shell_quote(&path))
+}
+
+/// The exact command with which `binary` replays a failure's repro file.
+pub fn replay_command(binary: &str, replay_dir: &str, repro: &str) -> String {
+    repro_command(binary, "replay", replay_dir, repro)
 }
 
 /// The command that writes a failure's explanation page.
 pub fn explain_command(binary: &str, replay_dir: &str, repro: &str) -> String {
-    let path =
-        if replay_dir.is_empty() { repro.to_string() } else { format!("{}/{repro}", replay_dir.trim_end_matches('/')) };
-    format!("{binary} explain {}", shell_quote(&path))
+    repro_command(binary, "explain", replay_dir, repro)
 }
 
 /// The command that shrinks a failure's repro.
 pub fn shrink_command(binary: &str, replay_dir: &str, repro: &str) -> String {
-    let path =
-        if replay_dir.is_empty() { repro.to_string() } else { format!("{}/{repro}", replay_dir.trim_end_matches('/')) };
-    format!("{binary} shrink {}", shell_quote(&path))
+    repro_command(binary, "shrink", replay_dir, repro)
 }
 
 /// Quotes a path for a POSIX shell when it needs quoting.

@@ -10,6 +10,7 @@ use faultline_sim::check::Verdict;
 use faultline_sim::hash::EventKind;
 use faultline_sim::history::Outcome;
 use faultline_sim::report::RunReport;
+use faultline_sim::world::TraceRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -109,6 +110,18 @@ pub struct RecentEvent {
     /// For a delivery, when the sender sent it (true time, ns).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_ns: Option<u64>,
+}
+
+impl From<&TraceRecord> for RecentEvent {
+    fn from(r: &TraceRecord) -> Self {
+        RecentEvent {
+            t_ns: r.time_ns,
+            kind: r.kind.into(),
+            node: r.node,
+            other: r.other,
+            sent_ns: (r.sent_ns != faultline_sim::world::NOT_SENT).then_some(r.sent_ns),
+        }
+    }
 }
 
 /// [`EventKind`] in a serializable form.
@@ -243,21 +256,7 @@ impl RunRecord {
             latency_us: crate::latency::buckets(&hist),
             windows: availability::windows(&report.op_timings, duration_ms.max(report.sim_time_ms), report.sim_time_ms),
             fault_spans: availability::fault_spans(&report.faults, report.sim_time_ms),
-            recent: if failed {
-                report
-                    .recent
-                    .iter()
-                    .map(|r| RecentEvent {
-                        t_ns: r.time_ns,
-                        kind: r.kind.into(),
-                        node: r.node,
-                        other: r.other,
-                        sent_ns: (r.sent_ns != faultline_sim::world::NOT_SENT).then_some(r.sent_ns),
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            },
+            recent: if failed { report.recent.iter().map(RecentEvent::from).collect() } else { Vec::new() },
             violation_ns: if failed { first.map(|v| v.at_ns) } else { None },
             row,
         }

@@ -32,7 +32,7 @@ fn n(x: f64) -> String {
 }
 
 /// A tick step giving about `target` ticks over `span`: 1, 2 or 5 times a power of ten.
-fn nice_step(span: f64, target: f64) -> f64 {
+pub(crate) fn nice_step(span: f64, target: f64) -> f64 {
     if span <= 0.0 || !span.is_finite() {
         return 1.0;
     }
