@@ -73,9 +73,28 @@ pub(crate) struct NodeSlot<P: Protocol> {
     pub(crate) paused: bool,
     /// Events that arrived while paused, replayed in order on resume.
     deferred: Vec<Event<P>>,
-    /// Armed timers and the generation their queued event carries.
-    timers: Vec<(P::Timer, u64)>,
+    /// Armed timers.
+    timers: Vec<ArmedTimer<P::Timer>>,
     rng: Prng,
+}
+
+/// One armed timer of a node. Re-arming a timer to a later time queues nothing: the event
+/// already queued for it pops first and is queued again at the new time with the sequence
+/// number reserved when it was re-armed, so it fires exactly where it would have fired had it
+/// been queued then. Protocols re-arm election timers on every message; without this the queue
+/// held one dead event per re-arm until its time came.
+#[derive(Debug)]
+struct ArmedTimer<T> {
+    timer: T,
+    /// The generation of the current arming (what the trace records when it fires).
+    gen: u64,
+    /// When it fires, and its place among the events of that time.
+    due: Time,
+    seq: u64,
+    /// The `ticket` of the one live event queued (or deferred) for it.
+    ticket: u64,
+    /// When that event pops: at or before `due`. Zero while the event is deferred.
+    queued_at: Time,
 }
 
 #[derive(Debug)]
@@ -88,9 +107,11 @@ enum Event<P: Protocol> {
         sent: Time,
         msg: P::Msg,
     },
+    /// A timer's event; `ticket` names the `ArmedTimer` it serves (an event whose ticket no
+    /// armed timer holds is dead: cancelled or superseded).
     Timer {
         node: NodeId,
-        gen: u64,
+        ticket: u64,
     },
     /// A client's attempt at an operation reaches a node.
     Request {
@@ -462,10 +483,10 @@ impl<P: Protocol> Simulation<P> {
             if t > until {
                 break;
             }
-            let (t, ev) = self.queue.pop().expect("peeked");
+            let (t, seq, ev) = self.queue.pop_with_seq().expect("peeked");
             debug_assert!(t >= self.now, "time went backwards");
             self.now = t;
-            self.step(ev);
+            self.step(ev, seq);
             if !self.violations.is_empty() {
                 return false;
             }
@@ -475,6 +496,10 @@ impl<P: Protocol> Simulation<P> {
             }
             if self.queue.len() > max_queue {
                 self.unknown = Some(format!("stopped: more than limits.max_queue = {max_queue} events queued"));
+                return false;
+            }
+            if self.queue.exhausted() {
+                self.unknown = Some("stopped: the event queue's 2^36 sequence numbers are used up".to_string());
                 return false;
             }
             self.steps += 1;
@@ -536,7 +561,8 @@ impl<P: Protocol> Simulation<P> {
         &self.schedule
     }
 
-    fn step(&mut self, ev: Event<P>) {
+    /// Handles one popped event; `seq` is its place among the events of its time.
+    fn step(&mut self, ev: Event<P>, seq: u64) {
         match ev {
             Event::Start(node) => {
                 self.record(EventKind::Start, node.0, u32::MAX, 0);
@@ -569,16 +595,24 @@ impl<P: Protocol> Simulation<P> {
                 self.record_sent(EventKind::Deliver, to.0, from.0, digest, sent.0);
                 self.with_node(to, |p, ctx| p.on_message(from, msg, ctx));
             }
-            Event::Timer { node, gen } => {
+            Event::Timer { node, ticket } => {
                 let slot = &mut self.nodes[node.index()];
-                let Some(pos) = slot.timers.iter().position(|(_, g)| *g == gen) else {
-                    return; // re-armed or cancelled since: not an event
+                let Some(pos) = slot.timers.iter().position(|a| a.ticket == ticket) else {
+                    return; // cancelled, or re-armed to an earlier time since: not an event
                 };
-                if slot.paused {
-                    slot.deferred.push(Event::Timer { node, gen });
+                let armed = &mut slot.timers[pos];
+                if (self.now, seq) < (armed.due, armed.seq) {
+                    // Re-armed to a later time since it was queued: not an event yet.
+                    armed.queued_at = armed.due;
+                    self.queue.push_at(armed.due, armed.seq, Event::Timer { node, ticket });
                     return;
                 }
-                let (timer, _) = slot.timers.swap_remove(pos);
+                if slot.paused {
+                    armed.queued_at = Time::ZERO;
+                    slot.deferred.push(Event::Timer { node, ticket });
+                    return;
+                }
+                let ArmedTimer { timer, gen, .. } = slot.timers.swap_remove(pos);
                 if self.trace_out.is_some() {
                     self.what = Some(format!("{timer:?}"));
                 }
@@ -710,16 +744,29 @@ impl<P: Protocol> Simulation<P> {
                     let delay = self.clocks[node.index()].true_duration(after).max(1);
                     let gen = self.next_timer_gen;
                     self.next_timer_gen += 1;
+                    let due = Time(self.now.0.saturating_add(delay));
+                    let seq = self.queue.reserve_seq();
                     let timers = &mut self.nodes[node.index()].timers;
-                    match timers.iter_mut().find(|(t, _)| *t == timer) {
-                        Some(entry) => entry.1 = gen,
-                        None => timers.push((timer, gen)),
+                    match timers.iter_mut().find(|a| a.timer == timer) {
+                        Some(armed) if armed.queued_at <= due => {
+                            // Its queued event pops first and moves to `due` (see ArmedTimer).
+                            armed.gen = gen;
+                            armed.due = due;
+                            armed.seq = seq;
+                        }
+                        Some(armed) => {
+                            *armed = ArmedTimer { timer, gen, due, seq, ticket: gen, queued_at: due };
+                            self.queue.push_at(due, seq, Event::Timer { node, ticket: gen });
+                        }
+                        None => {
+                            timers.push(ArmedTimer { timer, gen, due, seq, ticket: gen, queued_at: due });
+                            self.queue.push_at(due, seq, Event::Timer { node, ticket: gen });
+                        }
                     }
-                    self.queue.push(Time(self.now.0.saturating_add(delay)), Event::Timer { node, gen });
                 }
                 Command::CancelTimer(timer) => {
                     let timers = &mut self.nodes[node.index()].timers;
-                    if let Some(pos) = timers.iter().position(|(t, _)| *t == timer) {
+                    if let Some(pos) = timers.iter().position(|a| a.timer == timer) {
                         timers.swap_remove(pos);
                     }
                 }
