@@ -525,6 +525,51 @@ fn shrinking_a_lock_failure_never_panics_and_never_grows() {
         assert!(f < best.0 || (f == best.0 && e <= best.1), "{f} faults, {e} events after {best:?}:\n{text}");
         best = (f, e);
     }
-    assert!(events[1] <= events[0], "{text}");
-    assert!(faults[1] <= 3, "7 faults shrink to 3: {text}");
+    // Fewer faults may take more events (the reseeding step drops one more fault here and
+    // the run gets longer); as many faults never may.
+    assert!(faults[1] < faults[0] || events[1] <= events[0], "{text}");
+    assert!(faults[1] <= 2, "7 faults shrink to 2: {text}");
+}
+
+/// A failure whose schedule is 1-minimal under its own seed but not under others: the
+/// reseeding step drops faults under another seed, writes that seed into the repro, and the
+/// repro replays to the same invariant. (raft.vote-skips-log-check on raft-leader-isolated,
+/// seed 0: 3 fault actions to 1; the old shrinker, seed fixed, stopped at 3.)
+#[test]
+fn shrinking_may_change_the_seed_and_the_repro_carries_it() {
+    let dir = tmp("shrink-reseed");
+    let out = dir.display().to_string();
+    let o = run(&[
+        "run",
+        &scenario("raft-leader-isolated.toml"),
+        "--seed",
+        "0",
+        "--bug",
+        "raft.vote-skips-log-check",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let repro = dir.join("repro-raft-leader-isolated-0.toml");
+    let small = dir.join("small.toml");
+    let o = run(&["shrink", repro.to_str().unwrap(), "-o", small.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}\n{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    let faults: Vec<u64> = text
+        .lines()
+        .find(|l| l.starts_with("faults"))
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(faults, [3, 1], "{text}");
+    let changed = text.lines().find(|l| l.starts_with("seed changed: 0 → ")).unwrap_or_else(|| panic!("{text}"));
+    let new_seed: u64 = changed.split_whitespace().nth(4).unwrap().parse().unwrap();
+    let shrunk = read(&small);
+    assert!(shrunk.lines().any(|l| l == format!("seed = \"{new_seed:#x}\"")), "{new_seed}:\n{shrunk}");
+    assert!(shrunk.contains("seed 0→"), "the note says the seed changed:\n{shrunk}");
+    let r = run(&["replay", small.to_str().unwrap()]);
+    assert_eq!(code(&r), 1, "{}", stderr(&r));
+    assert!(stdout(&r).contains("raft.leader-completeness"), "{}", stdout(&r));
 }

@@ -207,6 +207,9 @@ enum Command {
     },
     /// Minimise a failing repro into a smaller one that fails the same invariant.
     ///
+    /// Drops faults, clients, operations, nodes and time, simplifies the faults left, and last
+    /// tries dropping faults under other seeds (the shrunk repro then carries the new seed).
+    ///
     /// Exits 1 when the shrunk repro is written (it fails, as it must), 2 when the repro cannot
     /// be read or does not fail.
     ///

@@ -1,10 +1,9 @@
 //! `faultline shrink`: from a failing repro, search for a smaller run that fails the *same*
 //! invariant, and write it as a repro whose scenario has an explicit, editable fault schedule.
 //!
-//! The seed stays fixed throughout, so the network's, the clocks' and the nodes' random streams
-//! are the same in every candidate; only the schedule and the workload change. Each step makes a
-//! candidate scenario, re-runs it, and keeps it only if the run still fails with the same first
-//! invariant:
+//! Each step makes a candidate scenario, re-runs it, and keeps it only if the run still fails
+//! with the same first invariant and is simpler (fewer faults, or as many and no more events).
+//! The steps go in order of what they remove, most first:
 //!
 //! 1. make the faults explicit: the run's applied fault actions (`RunReport::explicit_faults`,
 //!    nodes resolved, partitions as concrete groups) replace `[[faults]]` and `[nemesis]`;
@@ -13,10 +12,21 @@
 //! 4. cut clients, then operations per client;
 //! 5. shorten the run to just after the violation;
 //! 6. try fewer nodes, where the scenario stays valid for the protocol;
-//! 7. once more 2–3 on what is left, then write each fault with its recovery as one entry with
-//!    `for_ms` where that keeps the failure.
+//! 7. simplify each fault: start it later (a crash moved towards its restart), narrow a
+//!    partition (a node moved from a smaller side to the largest; one sender or receiver fewer
+//!    in a one-way cut), halve a clock jump or drift;
+//! 8. drop faults again, now also under other seeds: a deep failure is chaotic, since removing
+//!    any fault shifts every later network and timeout draw, so a schedule 1-minimal under its
+//!    own seed often still fails under another one. Each candidate (chunks of halving size,
+//!    earliest first, then single faults) runs with the current seed and then with up to
+//!    [`RESEEDS`] others derived from the original; the first that fails is kept, seed and all;
+//! 9. steps 2–8 again while a pass makes progress and the budget lasts (at most
+//!    [`MAX_PASSES`]), then once more 3 and 7, and each fault with its recovery written as one
+//!    entry with `for_ms` where that keeps the failure.
 //!
-//! The effort is bounded by `--max-runs` re-runs.
+//! Steps 1–7 keep the seed, so the network's, the clocks' and the nodes' random streams are the
+//! same in every candidate; only step 8 changes it, and the output says so. The effort is
+//! bounded by `--max-runs` re-runs.
 
 use crate::commands::{run_one, EXIT_BAD_INPUT};
 use crate::registry::Registry;
@@ -29,6 +39,13 @@ use std::path::{Path, PathBuf};
 
 /// Default bound on re-runs.
 pub const DEFAULT_MAX_RUNS: u32 = 400;
+
+/// Other seeds a candidate of the reseeding step may run with, after the current one.
+pub const RESEEDS: u64 = 8;
+
+/// Most passes over the steps (each pass after the first runs only if the one before made
+/// progress).
+const MAX_PASSES: u32 = 4;
 
 /// The sizes a shrink reports before and after.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,7 +83,10 @@ type Step<'r> = fn(&mut Shrinker<'r>);
 struct Shrinker<'r> {
     reg: &'r Registry<'r>,
     runner: &'r dyn ProtocolRunner,
+    /// The seed of the best run so far (changed only by the reseeding step).
     seed: u64,
+    /// The repro's own seed, from which the reseeding step derives the others.
+    original_seed: u64,
     bugs: Vec<String>,
     target: String,
     runs: u32,
@@ -82,7 +102,12 @@ impl Shrinker<'_> {
     }
 
     /// Runs `cand`; true (and it becomes the best) if it fails the target invariant first.
-    fn try_keep(&mut self, mut cand: Scenario) -> bool {
+    fn try_keep(&mut self, cand: Scenario) -> bool {
+        self.try_keep_seeded(cand, self.seed)
+    }
+
+    /// [`Self::try_keep`] with `seed`, which becomes the shrink's seed if the candidate is kept.
+    fn try_keep_seeded(&mut self, mut cand: Scenario, seed: u64) -> bool {
         if !self.budget_left() {
             return false;
         }
@@ -91,7 +116,7 @@ impl Shrinker<'_> {
             return false;
         }
         self.runs += 1;
-        match run_one(self.reg, &cand, self.seed, &self.bugs, None) {
+        match run_one(self.reg, &cand, seed, &self.bugs, None) {
             Ok(r)
                 if r.verdict == Verdict::Fail
                     && r.first_invariant() == Some(self.target.as_str())
@@ -99,10 +124,25 @@ impl Shrinker<'_> {
             {
                 self.best = cand;
                 self.best_report = r;
+                self.seed = seed;
                 true
             }
             _ => false,
         }
+    }
+
+    /// [`Self::try_keep`], then the same candidate under each of the other seeds in turn.
+    fn try_keep_reseeded(&mut self, cand: &Scenario) -> bool {
+        if self.try_keep(cand.clone()) {
+            return true;
+        }
+        for k in 1..=RESEEDS {
+            let seed = other_seed(self.original_seed, k);
+            if seed != self.seed && self.try_keep_seeded(cand.clone(), seed) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Is the failing run `r` simpler than the best so far? Fewer faults, or as many and no
@@ -282,6 +322,62 @@ impl Shrinker<'_> {
         }
     }
 
+    /// Simplifies each fault in place: starts it later (halving the distance to its recovery),
+    /// narrows a partition, halves a clock jump or drift. Keeps each change that still fails.
+    fn simplify_faults(&mut self) {
+        let base_loss = self.best.network.loss.ppm();
+        let mut i = 0;
+        while i < self.best.faults.len() && self.budget_left() {
+            // Start later: for an entry with `for_ms`, or for the opener of a later recovery.
+            for _ in 0..4 {
+                let Some(cand) = later_start(&self.best.faults, i, base_loss) else { break };
+                if !self.try_keep(self.with_faults(cand)) {
+                    break;
+                }
+            }
+            // Narrow: one node fewer on the cut side, as long as that keeps failing.
+            let mut j = 0;
+            while let Some(cand) = narrowed(&self.best.faults, i, j) {
+                if !self.budget_left() {
+                    break;
+                }
+                if !self.try_keep(self.with_faults(cand)) {
+                    j += 1;
+                }
+            }
+            // Halve a clock jump or drift.
+            for _ in 0..6 {
+                let Some(cand) = halved_clock(&self.best.faults, i) else { break };
+                if !self.try_keep(self.with_faults(cand)) {
+                    break;
+                }
+            }
+            i += 1;
+        }
+    }
+
+    /// Drops chunks of faults of halving size (earliest first), then single faults, each
+    /// candidate under the current seed and then under others (see the module's step 8).
+    fn drop_faults_reseeded(&mut self) {
+        let mut size = (self.best.faults.len() / 2).max(1);
+        loop {
+            let mut start = 0;
+            while start < self.best.faults.len() && self.budget_left() {
+                let mut faults = self.best.faults.clone();
+                let end = (start + size).min(faults.len());
+                faults.drain(start..end);
+                let cand = self.with_faults(faults);
+                if !self.try_keep_reseeded(&cand) {
+                    start += size;
+                }
+            }
+            if size == 1 || !self.budget_left() {
+                break;
+            }
+            size /= 2;
+        }
+    }
+
     /// Writes each fault and the recovery that ends it as one entry with `for_ms`.
     fn pair_windows(&mut self) {
         let base_loss = self.best.network.loss.ppm();
@@ -336,6 +432,91 @@ fn opener_of(faults: &[FaultSpec], i: usize, base_loss: u32) -> Option<usize> {
         }
     }
     None
+}
+
+/// The `k`-th seed other than `seed` the reseeding step tries (splitmix64 of the two).
+fn other_seed(seed: u64, k: u64) -> u64 {
+    let mut z = seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The schedule with fault `i` started halfway to its end (its `for_ms`, or the recovery entry
+/// that ends it), re-sorted by time; None if it has no end or starts within 1 ms of it.
+fn later_start(faults: &[FaultSpec], i: usize, base_loss: u32) -> Option<Vec<FaultSpec>> {
+    let f = &faults[i];
+    let mut cand = faults.to_vec();
+    if let Some(len) = f.for_ms {
+        if len < 2 {
+            return None;
+        }
+        cand[i].at_ms = f.at_ms + len / 2;
+        cand[i].for_ms = Some(len - len / 2);
+    } else {
+        let end = (i + 1..faults.len()).find(|&j| opener_of(faults, j, base_loss) == Some(i))?;
+        let gap = faults[end].at_ms.checked_sub(f.at_ms)?;
+        if gap < 2 {
+            return None;
+        }
+        cand[i].at_ms = f.at_ms + gap / 2;
+    }
+    // Stable, so the moved fault stays before its recovery and after what it passed at equal times.
+    cand.sort_by_key(|g| g.at_ms);
+    Some(cand)
+}
+
+/// The schedule with partition `i` cut one node narrower, the `j`-th way of doing so: a node
+/// of a smaller group moved into the largest, or one sender or receiver fewer in a one-way
+/// cut. None once there is no `j`-th way.
+fn narrowed(faults: &[FaultSpec], i: usize, j: usize) -> Option<Vec<FaultSpec>> {
+    let f = &faults[i];
+    if f.kind != K::Partition {
+        return None;
+    }
+    let mut cand = faults.to_vec();
+    if let Some(groups) = &f.groups {
+        let largest = (0..groups.len()).max_by_key(|&g| (groups[g].len(), std::cmp::Reverse(g)))?;
+        let movable: Vec<(usize, usize)> = (0..groups.len())
+            .filter(|&g| g != largest)
+            .flat_map(|g| (0..groups[g].len()).map(move |k| (g, k)))
+            .collect();
+        let &(g, k) = movable.get(j)?;
+        let mut gs = groups.clone();
+        let node = gs[g].remove(k);
+        gs[largest].push(node);
+        gs[largest].sort_unstable();
+        gs.retain(|g| !g.is_empty());
+        if gs.len() < 2 {
+            return None; // no cut left: that is dropping the fault, step 2's job
+        }
+        cand[i].groups = Some(gs);
+        return Some(cand);
+    }
+    let (from, to) = (f.from.as_ref()?, f.to.as_ref()?);
+    if j < from.len() && from.len() > 1 {
+        cand[i].from.as_mut()?.remove(j);
+        return Some(cand);
+    }
+    let j = j.checked_sub(if from.len() > 1 { from.len() } else { 0 })?;
+    if j < to.len() && to.len() > 1 {
+        cand[i].to.as_mut()?.remove(j);
+        return Some(cand);
+    }
+    None
+}
+
+/// The schedule with the clock jump or drift of fault `i` halved; None when there is none or
+/// it is already within 1 of zero.
+fn halved_clock(faults: &[FaultSpec], i: usize) -> Option<Vec<FaultSpec>> {
+    let f = &faults[i];
+    let mut cand = faults.to_vec();
+    match (f.delta_ms, f.drift_ppm) {
+        (Some(d), _) if d.unsigned_abs() > 1 => cand[i].delta_ms = Some(d / 2),
+        (_, Some(p)) if p.unsigned_abs() > 1 => cand[i].drift_ppm = Some(p / 2),
+        _ => return None,
+    }
+    Some(cand)
 }
 
 /// The scenario cut down to `k` nodes: faults, clocks and requests that name removed nodes are
@@ -451,6 +632,7 @@ pub fn shrink(reg: &Registry, input: &Path, output: Option<&Path>, max_runs: u32
         reg,
         runner,
         seed,
+        original_seed: seed,
         bugs: repro.bugs.clone(),
         target: target.clone(),
         runs: 0,
@@ -465,38 +647,55 @@ pub fn shrink(reg: &Registry, input: &Path, output: Option<&Path>, max_runs: u32
     if !made_explicit {
         outln!("note: the explicit fault schedule did not fail the same way; keeping the original faults");
     }
-    let steps: [(&str, Step<'_>); 6] = [
+    let steps: [(&str, Step<'_>); 8] = [
         ("drop fault events", Shrinker::ddmin_faults),
         ("shorten fault windows", Shrinker::shorten_windows),
         ("cut clients and operations", Shrinker::cut_clients_and_ops),
         ("shorten the run", Shrinker::shorten_duration),
         ("fewer nodes", Shrinker::fewer_nodes),
+        ("simplify each fault", Shrinker::simplify_faults),
         ("drop fault events again", Shrinker::ddmin_faults),
+        ("drop fault events under other seeds", Shrinker::drop_faults_reseeded),
     ];
-    for (name, step) in steps {
-        if !made_explicit && name.contains("fault") {
-            continue;
+    // Passes until one changes nothing or the budget is spent: a smaller schedule, or another
+    // seed, can make a step succeed that failed before (a fault droppable only once a
+    // neighbour is gone).
+    for pass in 1..=MAX_PASSES {
+        let start = (sh.best.faults.len(), sh.best_report.events, sh.seed);
+        for (name, step) in steps {
+            if !made_explicit && name.contains("fault") {
+                continue;
+            }
+            if pass > 1 && name.starts_with("drop fault events again") {
+                continue; // the pass's first step is the same
+            }
+            step(&mut sh);
+            let label = if pass == 1 { String::new() } else { format!("pass {pass} · ") };
+            outln!(
+                "  {label}{name}: {} faults, {} events ({} re-runs so far)",
+                sh.best.faults.len(),
+                sh.best_report.events,
+                sh.runs
+            );
         }
-        step(&mut sh);
-        outln!(
-            "  {name}: {} faults, {} events ({} re-runs so far)",
-            sh.best.faults.len(),
-            sh.best_report.events,
-            sh.runs
-        );
+        if (sh.best.faults.len(), sh.best_report.events, sh.seed) == start || !sh.budget_left() {
+            break;
+        }
     }
     if made_explicit {
         sh.shorten_windows();
+        sh.simplify_faults();
         sh.pair_windows();
     }
     let after = Size::of(&sh.best, &sh.best_report);
     let mut out = Repro::of(&sh.best, &sh.best_report).written_by(reg.binary());
     out.notes = repro.notes.clone();
     out.notes.push(format!(
-        "shrunk by `shrink` from {} in {} re-runs, same seed and invariant {target}: faults {}→{}, clients {}→{}, \
+        "shrunk by `shrink` from {} in {} re-runs, {} and invariant {target}: faults {}→{}, clients {}→{}, \
          ops {}→{}, duration_ms {}→{}, nodes {}→{}, events {}→{}",
         input.display(),
         sh.runs,
+        if sh.seed == seed { "same seed".to_string() } else { format!("seed {seed}→{}", sh.seed) },
         before.faults,
         after.faults,
         before.clients,
@@ -516,7 +715,100 @@ pub fn shrink(reg: &Registry, input: &Path, output: Option<&Path>, max_runs: u32
         return EXIT_BAD_INPUT;
     }
     print_sizes(before, after);
+    if sh.seed != seed {
+        outln!("seed changed: {seed} → {} (a smaller schedule failed only under another seed)", sh.seed);
+    }
     outln!("{} re-runs; still fails {target} (trace hash {})", sh.runs, sh.best_report.trace_hash);
     outln!("shrunk repro written; replay it with:\n  {}", reg.command("replay", &path.display().to_string()));
     1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(at_ms: u64, kind: K) -> FaultSpec {
+        FaultSpec {
+            at_ms,
+            kind,
+            node: None,
+            shape: None,
+            from: None,
+            to: None,
+            groups: None,
+            for_ms: None,
+            delta_ms: None,
+            drift_ppm: None,
+            loss: None,
+        }
+    }
+
+    fn crash(at_ms: u64, node: u32) -> FaultSpec {
+        FaultSpec { node: Some(NodeSel::Id(node)), ..fault(at_ms, K::Crash) }
+    }
+
+    fn restart(at_ms: u64, node: u32) -> FaultSpec {
+        FaultSpec { node: Some(NodeSel::Id(node)), ..fault(at_ms, K::Restart) }
+    }
+
+    #[test]
+    fn a_crash_starts_halfway_to_its_restart_and_stays_in_time_order() {
+        // crash n0 at 100, crash n1 at 150, restart n0 at 300.
+        let faults = vec![crash(100, 0), crash(150, 1), restart(300, 0)];
+        let moved = later_start(&faults, 0, 0).expect("has a restart");
+        let times: Vec<(u64, K)> = moved.iter().map(|f| (f.at_ms, f.kind)).collect();
+        assert_eq!(times, [(150, K::Crash), (200, K::Crash), (300, K::Restart)]);
+        assert_eq!(moved[1].node, Some(NodeSel::Id(0)), "the moved crash passed n1's");
+        assert!(later_start(&faults, 1, 0).is_none(), "n1 is never restarted: no end to move towards");
+        // With for_ms: later by half, and shorter by as much, so it still ends at 400.
+        let windowed = vec![FaultSpec { for_ms: Some(300), ..crash(100, 0) }];
+        let moved = later_start(&windowed, 0, 0).unwrap();
+        assert_eq!((moved[0].at_ms, moved[0].for_ms), (250, Some(150)));
+        let tight = vec![FaultSpec { for_ms: Some(1), ..crash(100, 0) }];
+        assert!(later_start(&tight, 0, 0).is_none());
+    }
+
+    #[test]
+    fn a_partition_narrows_one_node_at_a_time_and_never_to_nothing() {
+        let p = FaultSpec { groups: Some(vec![vec![0, 1], vec![2], vec![3, 4, 5]]), ..fault(10, K::Partition) };
+        let faults = vec![p];
+        let ways: Vec<Vec<Vec<u32>>> =
+            (0..).map_while(|j| narrowed(&faults, 0, j)).map(|c| c[0].groups.clone().unwrap()).collect();
+        assert_eq!(
+            ways,
+            [
+                vec![vec![1], vec![2], vec![0, 3, 4, 5]],
+                vec![vec![0], vec![2], vec![1, 3, 4, 5]],
+                vec![vec![0, 1], vec![2, 3, 4, 5]]
+            ]
+        );
+        // Two groups of one: moving the only node of the smaller leaves no cut.
+        let two = vec![FaultSpec { groups: Some(vec![vec![0], vec![1]]), ..fault(10, K::Partition) }];
+        assert!(narrowed(&two, 0, 0).is_none());
+        // One-way: a sender fewer, then a receiver fewer; never an empty side.
+        let one_way = vec![FaultSpec { from: Some(vec![0, 1]), to: Some(vec![2]), ..fault(10, K::Partition) }];
+        let ways: Vec<(Vec<u32>, Vec<u32>)> = (0..)
+            .map_while(|j| narrowed(&one_way, 0, j))
+            .map(|c| (c[0].from.clone().unwrap(), c[0].to.clone().unwrap()))
+            .collect();
+        assert_eq!(ways, [(vec![1], vec![2]), (vec![0], vec![2])]);
+        assert!(narrowed(&[crash(1, 0)], 0, 0).is_none(), "only partitions narrow");
+    }
+
+    #[test]
+    fn clock_faults_halve_towards_zero() {
+        let jump = vec![FaultSpec { delta_ms: Some(-9), ..fault(5, K::ClockJump) }];
+        assert_eq!(halved_clock(&jump, 0).unwrap()[0].delta_ms, Some(-4));
+        let drift = vec![FaultSpec { drift_ppm: Some(1), ..fault(5, K::ClockDrift) }];
+        assert!(halved_clock(&drift, 0).is_none());
+        assert!(halved_clock(&[crash(1, 0)], 0).is_none());
+    }
+
+    #[test]
+    fn other_seeds_are_fixed_distinct_and_not_the_original() {
+        let seeds: Vec<u64> = (1..=RESEEDS).map(|k| other_seed(42, k)).collect();
+        assert_eq!(seeds, (1..=RESEEDS).map(|k| other_seed(42, k)).collect::<Vec<_>>());
+        let distinct: std::collections::BTreeSet<u64> = seeds.iter().copied().chain([42]).collect();
+        assert_eq!(distinct.len(), RESEEDS as usize + 1);
+    }
 }
