@@ -105,6 +105,21 @@ fn merged_shards_equal_the_unsharded_sweep() {
     let dir = tmp("shards");
     let whole = sweep(&dir.join("whole"), &["--jobs", "2"]);
     assert_eq!(code(&whole), 1, "{}", stderr(&whole));
+    // Each explanation page's name, and its text with the directory it was written for
+    // (its replay commands name the repro there) taken out.
+    let pages = |d: &Path| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|f| f.starts_with("explain-"))
+            .map(|f| (f.clone(), read(&d.join(&f)).replace(&d.display().to_string(), "DIR")))
+            .collect();
+        v.sort();
+        v
+    };
+    let whole_pages = pages(&dir.join("whole"));
+    assert!(!whole_pages.is_empty(), "the sweep explains its first failures");
     for kind in ["hash", "count"] {
         let mut shard_dirs = Vec::new();
         let mut rows = 0;
@@ -117,6 +132,11 @@ fn merged_shards_equal_the_unsharded_sweep() {
             shard_dirs.push(d.display().to_string());
         }
         assert_eq!(rows, 16, "{kind}: the shards split the runs exactly");
+        // A shard that lost its pages (or an older binary's, which wrote none): merge makes
+        // them again.
+        for f in pages(Path::new(&shard_dirs[0])) {
+            std::fs::remove_file(Path::new(&shard_dirs[0]).join(f.0)).unwrap();
+        }
         let merged = dir.join(format!("{kind}-merged"));
         let mut args = vec!["report", "merge"];
         args.extend(shard_dirs.iter().map(String::as_str));
@@ -129,6 +149,12 @@ fn merged_shards_equal_the_unsharded_sweep() {
         assert_eq!(junit(&merged), junit(&dir.join("whole")), "{kind}: junit");
         assert!(merged.join("repro-register-crash-0.toml").exists(), "repro files are copied");
         assert!(merged.join("report.html").exists() && merged.join("summary.md").exists());
+        // The pages the whole sweep wrote, no more (a shard's own first failures may not be
+        // the sweep's), the same but for the directory they name.
+        let (got, want) = (pages(&merged), whole_pages.clone());
+        let names = |v: &[(String, String)]| v.iter().map(|p| p.0.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&got), names(&want), "{kind}: explain pages");
+        assert!(got == want, "{kind}: the merged pages differ from the sweep's");
     }
     // Shards of different sweeps do not merge.
     let other = dir.join("other");

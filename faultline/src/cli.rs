@@ -388,7 +388,7 @@ fn dispatch(reg: &Registry, command: Command) -> u8 {
         ),
         Command::Shrink { repro, output, max_runs } => shrink::shrink(reg, &repro, output.as_deref(), max_runs),
         Command::Report { command: report_merge::ReportCommand::Merge { dirs, out } } => {
-            report_merge::merge(&dirs, &out)
+            report_merge::merge(reg, &dirs, &out)
         }
         Command::CheckHistory { model, format, init, explain, max_states, timeout_ms, max_memory_mb, files } => {
             let budget = faultline_lincheck::Budget {

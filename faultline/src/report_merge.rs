@@ -1,8 +1,10 @@
 //! `faultline report merge`: turns the output directories of a sharded sweep into exactly the
 //! report one unsharded sweep would have written (same `results.csv`, `junit.xml`, and the same
-//! summary and HTML up to wall-clock figures), with every repro file copied over.
+//! summary and HTML up to wall-clock figures), with every repro file copied over and the
+//! explanation pages that sweep would have written made from them.
 
 use crate::commands::EXIT_BAD_INPUT;
+use crate::registry::Registry;
 use crate::sweep::{append_step_summary, exit_code, print_outcome};
 use crate::{errln, outln};
 use faultline_reports::{journal, RunRecord, SweepInfo};
@@ -20,7 +22,7 @@ fn load_shard(dir: &Path) -> Result<(SweepInfo, Vec<RunRecord>), String> {
 }
 
 /// `faultline report merge DIR... --out DIR`.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> u8 {
+pub fn merge(reg: &Registry, dirs: &[PathBuf], out: &Path) -> u8 {
     let mut merged: Option<SweepInfo> = None;
     let mut records: Vec<RunRecord> = Vec::new();
     let mut partitions = BTreeSet::new();
@@ -55,13 +57,6 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> u8 {
                 let (from, to) = (dir.join(&r.row.repro), out.join(&r.row.repro));
                 if let Err(e) = std::fs::create_dir_all(out).and_then(|_| std::fs::copy(&from, &to).map(|_| ())) {
                     errln!("warning: {}: cannot copy to {}: {e}", from.display(), to.display());
-                }
-                // Its explanation page, if the shard wrote one.
-                let page = faultline_reports::explain_file_name(&r.row.repro);
-                if dir.join(&page).is_file() {
-                    if let Err(e) = std::fs::copy(dir.join(&page), out.join(&page)) {
-                        errln!("warning: {}: cannot copy to {}: {e}", dir.join(&page).display(), out.display());
-                    }
                 }
                 // And the client histories written beside it (`history-…jsonl`, `-2`, …).
                 let stem = crate::commands::history_file_name(&r.row.repro);
@@ -104,6 +99,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> u8 {
         errln!("error: {}: cannot create: {e}", out.display());
         return EXIT_BAD_INPUT;
     }
+    // The pages the unsharded sweep would have written (each scenario's first failures, which
+    // need not be a shard's first), made again from the copied repros, one run each: a shard's
+    // page names the repro in the shard's directory, and a shard may have none.
+    crate::sweep::write_explanations(reg, out, &records);
     // The merged directory is itself a sweep's output: it can be merged or resumed again.
     let mut lines = Vec::new();
     for r in &records {

@@ -551,17 +551,26 @@ pub fn execute(reg: &Registry, args: &Args, progress: bool) -> Result<Outcome, S
     Ok(Outcome { info, records, ran, elapsed, jobs, new_events, error, interrupted })
 }
 
+/// The failures that get an explanation page: the first [`faultline_reports::html::MAX_DIAGRAMS`]
+/// of each scenario with a repro, in the records' order.
+fn explained_failures(records: &[RunRecord]) -> Vec<&RunRecord> {
+    let mut per_scenario = std::collections::BTreeMap::<usize, usize>::new();
+    let mut chosen = Vec::new();
+    for r in records.iter().filter(|r| r.row.verdict() == Verdict::Fail && !r.row.repro.is_empty()) {
+        let n = per_scenario.entry(r.scenario_index).or_default();
+        if *n < faultline_reports::html::MAX_DIAGRAMS {
+            *n += 1;
+            chosen.push(r);
+        }
+    }
+    chosen
+}
+
 /// Explanation pages for the first failures of each scenario (as many as report.html draws
 /// space-time diagrams for), written beside their repros: one more run each, so a sweep full
 /// of failures does not write thousands of pages; `explain` makes any other one.
-fn write_explanations(reg: &Registry, out: &Path, records: &[RunRecord]) {
-    let mut per_scenario = std::collections::BTreeMap::<usize, usize>::new();
-    for r in records.iter().filter(|r| r.row.verdict() == Verdict::Fail && !r.row.repro.is_empty()) {
-        let n = per_scenario.entry(r.scenario_index).or_default();
-        if *n >= faultline_reports::html::MAX_DIAGRAMS {
-            continue;
-        }
-        *n += 1;
+pub(crate) fn write_explanations(reg: &Registry, out: &Path, records: &[RunRecord]) {
+    for r in explained_failures(records) {
         let repro = out.join(&r.row.repro);
         let page = out.join(faultline_reports::explain_file_name(&r.row.repro));
         if page.is_file() {
