@@ -472,15 +472,15 @@ mod tests {
 
     /// Rendezvous preference lists are the top `R` members by (score descending, id ascending):
     /// checked against sorting every member (mutation testing showed the insertion into the
-    /// small top-`R` array went unchecked).
+    /// small top-`R` array went unchecked, and so did a full array of `MAX_REPLICAS`).
     #[test]
     fn rendezvous_preference_lists_are_the_top_scores() {
-        let members: Vec<u32> = (0..9).map(|i| i * 3 + 1).collect();
+        let members: Vec<u32> = (0..20).map(|i| i * 3 + 1).collect();
         let r = Rendezvous::new(&members);
         let mut out = Vec::new();
         for k in 0..500u64 {
             let h = key_hash(k);
-            for replicas in 1..=5 {
+            for replicas in (1..=5).chain([MAX_REPLICAS - 1, MAX_REPLICAS]) {
                 r.preference_list(h, replicas, &mut out);
                 let mut all: Vec<(u64, u32)> = members.iter().map(|&m| (rendezvous_score(h, m), m)).collect();
                 all.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
