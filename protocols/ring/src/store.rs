@@ -357,8 +357,6 @@ pub struct RingStore {
     view: MemberView,
     /// One placement per set kind (read, old, new).
     rings: [AnyPlacement; 3],
-    /// Bumped whenever a ring's member set changes (for checkers).
-    ring_epoch: u64,
     ops: Vec<PendingOp>,
     next_op: u64,
     /// Driver: which members acknowledged the current phase.
@@ -388,11 +386,6 @@ impl RingStore {
         &self.rings[kind as usize]
     }
 
-    /// Bumped on every change of a ring's member set.
-    pub fn ring_epoch(&self) -> u64 {
-        self.ring_epoch
-    }
-
     /// The in-memory data (key → item).
     pub fn data(&self) -> &BTreeMap<u64, Item> {
         &self.disk.data
@@ -418,7 +411,6 @@ impl RingStore {
             self.view.set_members(kind, &mut members);
             if self.rings[kind as usize].members() != members.as_slice() {
                 self.rings[kind as usize].set_members(&members);
-                self.ring_epoch += 1;
             }
         }
         self.scratch = members;
@@ -1132,7 +1124,6 @@ impl Protocol for RingStore {
             disk: disk.clone(),
             view,
             rings: [empty(), empty(), empty()],
-            ring_epoch: 0,
             ops: Vec::new(),
             next_op: 0,
             barrier: vec![false; env.nodes as usize],
