@@ -7,6 +7,7 @@
 //! - [`world`]: the event loop ([`Simulation`](world::Simulation)).
 //! - [`scenario`]: scenario files.
 //! - [`network`], [`clock`], [`faults`]: the fault model.
+//! - [`driver`]: one node driven by hand, for unit tests of a protocol.
 //! - [`prng`], [`hash`]: seeded randomness and the trace hash — the determinism guarantees.
 //! - [`report`], [`runner`]: results, type-erased runners and repro files.
 //!
@@ -18,6 +19,7 @@
 
 pub mod check;
 pub mod clock;
+pub mod driver;
 pub mod example;
 pub mod faults;
 pub mod hash;

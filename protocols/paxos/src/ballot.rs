@@ -87,7 +87,10 @@ mod tests {
     #[test]
     fn node_sets_count_members_once() {
         let mut s = NodeSet::default();
+        assert!(s.is_empty());
+        assert_eq!(s.len(), 0);
         assert!(s.insert(3));
+        assert!(!s.is_empty());
         assert!(!s.insert(3));
         assert!(s.insert(0));
         assert_eq!(s.len(), 2);

@@ -239,6 +239,9 @@ impl Paxos {
     }
 
     fn start_ballot(&mut self, ctx: &mut Ctx<Self>) {
+        // A node that learned the decision has nothing left to propose: a new ballot would only
+        // re-choose it, forever, and the run would never quiesce.
+        assert!(self.learned.is_none(), "{} starts a ballot after learning", self.id);
         self.round_seen += 1;
         let node = if self.bugs.ballot_no_node { 0 } else { self.id.0 };
         self.ballot = Ballot::new(self.round_seen, node);
@@ -656,6 +659,57 @@ fn justified(reports: &[PromiseReport], ballot: Ballot, value: u64, quorum: u32)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use faultline_sim::driver::{sends, timers, Driver};
+
+    fn proposer(id: u32) -> Driver<Paxos> {
+        Driver::start(NodeId(id), 5, PaxosConfig::default(), &[]).expect("valid")
+    }
+
+    fn prepares(out: &[Command<Paxos>]) -> usize {
+        sends::<Paxos>(out).filter(|(_, m)| matches!(m, PaxosMsg::Prepare { .. })).count()
+    }
+
+    fn propose(d: &mut Driver<Paxos>, seq: u32) -> Vec<Command<Paxos>> {
+        d.request(RequestId { client: 0, seq }, PaxosInput::Propose(u64::from(seq)))
+    }
+
+    /// A preempted proposer waits before its next ballot, up to `backoff_max_ms` the first time
+    /// and twice as long after each further preemption (capped at 8 times).
+    #[test]
+    fn back_off_doubles_from_the_configured_maximum() {
+        let c = PaxosConfig::default();
+        for id in 0..5 {
+            let mut d = proposer(id);
+            assert_eq!(prepares(&propose(&mut d, 1)), 5);
+            for k in 0..4u32 {
+                let nack = PaxosMsg::Nack { ballot: d.node().ballot, promised: Ballot::new(100 + u64::from(k), 4) };
+                let out = d.message(NodeId(1), nack);
+                let [(PaxosTimer::Retry, wait)] = timers::<Paxos>(&out)[..] else { panic!("{out:?}") };
+                let most = c.backoff_max_ms << k.min(3);
+                assert!(
+                    wait.as_millis() >= u128::from(c.backoff_min_ms) && wait.as_millis() <= u128::from(most),
+                    "node {id}, back-off {}: {wait:?} outside [{}, {most}] ms",
+                    k + 1,
+                    c.backoff_min_ms
+                );
+                assert_eq!(prepares(&d.timer(PaxosTimer::Retry, 1_000 * u64::from(k + 1))), 5, "then a new ballot");
+            }
+        }
+    }
+
+    /// A proposer runs one ballot at a time: another request during a ballot or a back-off
+    /// joins the value already proposed instead of starting a ballot.
+    #[test]
+    fn a_request_during_a_ballot_or_back_off_starts_none() {
+        let mut d = proposer(0);
+        assert_eq!(prepares(&propose(&mut d, 1)), 5);
+        let ballot = d.node().ballot;
+        assert_eq!(prepares(&propose(&mut d, 2)), 0, "in phase 1 already");
+        assert_eq!(d.node().ballot, ballot);
+        d.message(NodeId(1), PaxosMsg::Nack { ballot, promised: Ballot::new(50, 1) });
+        assert_eq!(prepares(&propose(&mut d, 3)), 0, "backing off");
+        assert_eq!(d.node().ballot, ballot);
+    }
 
     #[test]
     fn p2c_needs_the_highest_report_of_some_majority() {
