@@ -26,6 +26,7 @@ pub struct Driver<P: Protocol> {
     out: Vec<Command<P>>,
     marks: Marks,
     now: Time,
+    started: Vec<Command<P>>,
 }
 
 impl<P: Protocol> Driver<P> {
@@ -51,7 +52,7 @@ impl<P: Protocol> Driver<P> {
         let mut rng = Prng::new(1, Stream::Node, id.0);
         let (mut out, mut marks) = (Vec::new(), Marks::default());
         let node = P::start(&env, disk, &mut Ctx::new(id, Time::ZERO, &mut rng, &mut out, &mut marks));
-        Ok(Driver { node, id, rng, out, marks, now: Time::ZERO })
+        Ok(Driver { node, id, rng, out: Vec::new(), marks, now: Time::ZERO, started: out })
     }
 
     /// The node's state.
@@ -64,6 +65,11 @@ impl<P: Protocol> Driver<P> {
         &mut self.node
     }
 
+    /// What `start` issued (its first messages and timers).
+    pub fn started(&self) -> &[Command<P>] {
+        &self.started
+    }
+
     /// The local time the next step sees.
     pub fn now(&self) -> Time {
         self.now
@@ -74,12 +80,19 @@ impl<P: Protocol> Driver<P> {
         self.now = Time::from_ms(ms);
     }
 
+    /// Moves the local clock to `t`, to the nanosecond.
+    pub fn set_now(&mut self, t: Time) {
+        self.now = t;
+    }
+
     /// How often each `sometimes` mark was hit so far.
     pub fn marks(&self) -> &Marks {
         &self.marks
     }
 
-    fn step(&mut self, f: impl FnOnce(&mut P, &mut Ctx<P>)) -> Vec<Command<P>> {
+    /// Runs `f` on the node with a context at the current local time, as a handler runs: for
+    /// reaching a protocol's internal entry points from its own unit tests. Returns the outputs.
+    pub fn step(&mut self, f: impl FnOnce(&mut P, &mut Ctx<P>)) -> Vec<Command<P>> {
         self.out.clear();
         f(&mut self.node, &mut Ctx::new(self.id, self.now, &mut self.rng, &mut self.out, &mut self.marks));
         std::mem::take(&mut self.out)
@@ -93,6 +106,11 @@ impl<P: Protocol> Driver<P> {
     /// Fires `timer` at local time `at_ms`; returns the handler's outputs.
     pub fn timer(&mut self, timer: P::Timer, at_ms: u64) -> Vec<Command<P>> {
         self.set_now_ms(at_ms);
+        self.step(|n, ctx| n.on_timer(timer, ctx))
+    }
+
+    /// Fires `timer` at the current local time (see [`Driver::set_now`]).
+    pub fn fire(&mut self, timer: P::Timer) -> Vec<Command<P>> {
         self.step(|n, ctx| n.on_timer(timer, ctx))
     }
 

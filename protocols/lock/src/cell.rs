@@ -433,6 +433,25 @@ mod tests {
         assert_eq!(c.apply(&CellCmd::KeepAlive { session: 2, epoch: 0 }), CellAnswer::WrongEpoch { epoch: 1 });
     }
 
+    /// A release frees the lock only for its holder and only under the sequencer of the current
+    /// grant: a stale release (an older generation) or another session's leaves it held.
+    #[test]
+    fn a_release_needs_the_holder_and_its_sequencer() {
+        let mut c = cell();
+        c.apply(&CellCmd::OpenSession { client: 3 });
+        c.apply(&CellCmd::OpenSession { client: 4 });
+        let acq = |s| CellCmd::Acquire { session: s, epoch: 1, lock: 0, wait: true, gen: 0 };
+        let rel = |s, token| CellCmd::Release { session: s, epoch: 1, lock: 0, token };
+        assert_eq!(c.apply(&acq(1)), CellAnswer::Granted { token: 1 });
+        assert_eq!(c.apply(&rel(1, 1)), CellAnswer::Released);
+        assert_eq!(c.apply(&acq(1)), CellAnswer::Granted { token: 2 });
+        assert_eq!(c.apply(&rel(1, 1)), CellAnswer::NotHeld, "the first grant's sequencer is stale");
+        assert_eq!(c.apply(&rel(2, 2)), CellAnswer::NotHeld, "not the holder");
+        assert_eq!(c.locks[0].holder, Some(1));
+        assert_eq!(c.apply(&rel(1, 2)), CellAnswer::Released);
+        assert_eq!(c.locks[0].holder, None);
+    }
+
     #[test]
     fn expiry_frees_with_lock_delay_and_skips_dead_waiters() {
         let mut c = cell();

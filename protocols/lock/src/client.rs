@@ -537,3 +537,201 @@ impl ClientLib {
         self.maybe_work(ctx);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::LockAnswer;
+    use faultline_sim::driver::{replies, sends, timers, Driver};
+    use faultline_sim::prelude::{Command, Reply};
+
+    type Out = Vec<Command<Lock>>;
+
+    /// Client node 3 of the default layout, its session open with a lease from local time zero.
+    struct H(Driver<Lock>);
+
+    /// The last cell call among `out`.
+    fn call(out: &[Command<Lock>]) -> (RequestId, CellCmd) {
+        sends::<Lock>(out)
+            .filter_map(|(_, m)| match m {
+                LockMsg::Call { req, cmd } => Some((*req, *cmd)),
+                _ => None,
+            })
+            .last()
+            .unwrap_or_else(|| panic!("no call in {out:?}"))
+    }
+
+    fn no_reply(out: &Out) {
+        assert_eq!(replies::<Lock>(out), [], "{out:?}");
+    }
+
+    fn user(seq: u32) -> RequestId {
+        RequestId { client: 0, seq }
+    }
+
+    impl H {
+        fn new(locks: u8) -> H {
+            let cfg = LockConfig { locks, ..LockConfig::default() };
+            let d = Driver::<Lock>::start(NodeId(3), cfg.nodes(), cfg, &[]).expect("valid");
+            let open = call(d.started());
+            assert!(matches!(open.1, CellCmd::OpenSession { client: 3 }));
+            let mut h = H(d);
+            h.answer(open, CellAnswer::Session { session: 1, epoch: 1 });
+            assert_eq!(h.lib().status, Status::Active);
+            h
+        }
+
+        fn lib(&self) -> &ClientLib {
+            match self.0.node() {
+                Lock::Client(c) => c,
+                other => panic!("not a client: {other:?}"),
+            }
+        }
+
+        fn lib_mut(&mut self) -> &mut ClientLib {
+            match self.0.node_mut() {
+                Lock::Client(c) => c,
+                other => panic!("not a client: {other:?}"),
+            }
+        }
+
+        /// Server 0 answers `call`, with a fresh lease for session calls.
+        fn answer(&mut self, (req, cmd): (RequestId, CellCmd), answer: CellAnswer) -> Out {
+            let lease = matches!(cmd, CellCmd::OpenSession { .. } | CellCmd::KeepAlive { .. })
+                .then_some(LeaseGrant { lease_ms: 300, master_deadline: self.0.now() + Duration::from_millis(300) });
+            self.0.message(NodeId(0), LockMsg::Answer { req, answer, lease })
+        }
+
+        fn op(&mut self, seq: u32, op: LockOp) -> Out {
+            self.0.request(user(seq), op)
+        }
+
+        /// Acquires `lock` (as request `seq`) with sequencer `token`, and leaves the work it starts.
+        fn hold(&mut self, seq: u32, lock: u8, token: u64) {
+            let out = self.op(seq, LockOp::Acquire { lock });
+            let out = self.answer(call(&out), CellAnswer::Granted { token });
+            assert_eq!(replies::<Lock>(&out), [(user(seq), &Reply::Ok(LockAnswer::Granted { token }))]);
+            if self.lib().in_cs == Some(lock) {
+                self.lib_mut().in_cs = None;
+            }
+        }
+    }
+
+    /// The library believes it holds a granted lock while its local lease runs, a half-open
+    /// interval: not at the instant it ends.
+    #[test]
+    fn belief_lasts_exactly_the_local_lease() {
+        let mut h = H::new(1);
+        h.hold(1, 0, 1);
+        let end = h.lib().lease_end;
+        assert!(end > Time::ZERO);
+        assert!(h.lib().believes(0, Time(end.0 - 1)));
+        assert!(!h.lib().believes(0, end));
+        assert!(!h.lib().believes(1, Time::ZERO), "a lock never granted");
+    }
+
+    /// Work starts only if it ends, on the library's clock, strictly before the lease does, and
+    /// one piece of work at a time.
+    #[test]
+    fn work_fits_inside_the_lease_one_piece_at_a_time() {
+        let mut h = H::new(2);
+        let end = h.lib().lease_end;
+        let work = Duration::from_millis(LockConfig::default().work_ms);
+        h.hold(1, 0, 1);
+        let work_ns = work.as_nanos() as u64;
+        h.0.set_now(Time(end.0 - work_ns));
+        h.0.fire(LockTimer::Poll);
+        assert_eq!(h.lib().in_cs, None, "work ending exactly at the lease end does not start");
+        h.0.set_now(Time(end.0 - work_ns - 1));
+        h.0.fire(LockTimer::Poll);
+        assert_eq!(h.lib().in_cs, Some(0));
+        let out = h.op(2, LockOp::Acquire { lock: 1 });
+        h.answer(call(&out), CellAnswer::Granted { token: 1 });
+        assert_eq!(h.lib().in_cs, Some(0), "no second piece of work while one runs");
+    }
+
+    /// A release the cell may have applied before the session expired is dropped unanswered:
+    /// its effect is unknown, and a retry of it gets no answer either.
+    #[test]
+    fn a_release_cut_by_an_expiry_is_dropped() {
+        let mut h = H::new(1);
+        h.hold(1, 0, 1);
+        let out = h.op(2, LockOp::Release { lock: 0 });
+        assert!(matches!(call(&out).1, CellCmd::Release { lock: 0, token: 1, .. }));
+        let out = h.0.timer(LockTimer::KeepAlive, 80);
+        let out = h.answer(call(&out), CellAnswer::SessionExpired);
+        no_reply(&out);
+        assert!(matches!(call(&out).1, CellCmd::OpenSession { .. }), "a new session is opened");
+        assert!(h.lib().user.is_none(), "the release is not retried on the new session");
+        no_reply(&h.op(2, LockOp::Release { lock: 0 }));
+    }
+
+    /// An answer to a call of an operation the client has moved on from never answers the
+    /// current operation: a refusal, a release or an abandon of another call is not its result.
+    #[test]
+    fn a_stale_call_answer_does_not_answer_the_current_operation() {
+        let mut h = H::new(2);
+        let old = call(&h.op(1, LockOp::TryAcquire { lock: 0 }));
+        h.op(2, LockOp::TryAcquire { lock: 1 });
+        no_reply(&h.answer(old, CellAnswer::Busy));
+
+        let mut h = H::new(2);
+        h.hold(1, 0, 1);
+        let release = call(&h.op(2, LockOp::Release { lock: 0 }));
+        h.op(3, LockOp::TryAcquire { lock: 1 });
+        no_reply(&h.answer(release, CellAnswer::Released));
+
+        let mut h = H::new(1);
+        let acquire = call(&h.op(1, LockOp::Acquire { lock: 0 }));
+        h.answer(acquire, CellAnswer::Queued);
+        let out = h.op(2, LockOp::TryAcquire { lock: 0 });
+        let abandon = call(&out);
+        assert!(matches!(abandon.1, CellCmd::Abandon { lock: 0, .. }), "the old acquire leaves the queue first");
+        let out = h.answer(abandon, CellAnswer::Done);
+        no_reply(&out);
+        assert!(matches!(call(&out).1, CellCmd::Acquire { lock: 0, wait: false, .. }), "then the try runs");
+    }
+
+    /// A blocking acquire still queued at its deadline leaves the queue and is answered "not
+    /// granted".
+    #[test]
+    fn a_blocking_acquire_gives_up_at_its_deadline() {
+        let mut h = H::new(1);
+        let out = h.op(1, LockOp::Acquire { lock: 0 });
+        let wait = LockConfig::default().acquire_wait_ms;
+        assert!(timers::<Lock>(&out).contains(&(&LockTimer::OpDeadline, Duration::from_millis(wait))));
+        h.answer(call(&out), CellAnswer::Queued);
+        let out = h.0.timer(LockTimer::OpDeadline, wait);
+        let abandon = call(&out);
+        assert!(matches!(abandon.1, CellCmd::Abandon { lock: 0, .. }), "{out:?}");
+        let out = h.answer(abandon, CellAnswer::Done);
+        assert_eq!(replies::<Lock>(&out), [(user(1), &Reply::Ok(LockAnswer::NotGranted))]);
+    }
+
+    /// The lease running out puts the session in jeopardy for one grace period, which ends it
+    /// (a new session is opened); a late timer of either kind changes nothing.
+    #[test]
+    fn jeopardy_lasts_one_grace_period() {
+        let mut h = H::new(1);
+        h.0.timer(LockTimer::GraceEnd, 10);
+        assert_eq!(h.lib().status, Status::Active, "a grace timer outside jeopardy is stale");
+        let end = h.lib().lease_end;
+        h.0.set_now(Time(end.0 - 1));
+        h.0.fire(LockTimer::LeaseEnd);
+        assert_eq!(h.lib().status, Status::Active, "not yet");
+        h.0.set_now(end);
+        let out = h.0.fire(LockTimer::LeaseEnd);
+        assert_eq!(h.lib().status, Status::Jeopardy);
+        let grace = Duration::from_millis(LockConfig::default().grace_ms);
+        assert!(timers::<Lock>(&out).contains(&(&LockTimer::GraceEnd, grace)));
+        let again = h.0.timer(LockTimer::LeaseEnd, end.as_ms() + 50);
+        assert!(
+            !timers::<Lock>(&again).iter().any(|(t, _)| **t == LockTimer::GraceEnd),
+            "the grace period is not extended"
+        );
+        let out = h.0.timer(LockTimer::GraceEnd, end.as_ms() + 400);
+        assert_eq!(h.lib().status, Status::Opening);
+        assert_eq!(h.lib().session, None);
+        assert!(matches!(call(&out).1, CellCmd::OpenSession { .. }));
+    }
+}

@@ -47,3 +47,34 @@ impl Resource {
         self.last = (lock, token, client);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::LockConfig;
+    use crate::message::LockMsg;
+    use crate::protocol::Lock;
+    use faultline_sim::driver::Driver;
+    use faultline_sim::prelude::NodeId;
+
+    fn accepted_rejected(d: &Driver<Lock>) -> (u64, u64) {
+        match d.node() {
+            Lock::Resource(r) => (r.accepted, r.rejected),
+            other => panic!("not the resource: {other:?}"),
+        }
+    }
+
+    /// The resource accepts any number of writes under the highest sequencer it has seen (a
+    /// holder writes once per piece of work) and refuses only older ones.
+    #[test]
+    fn fencing_refuses_only_older_sequencers() {
+        let cfg = LockConfig::default();
+        let mut d = Driver::<Lock>::start(cfg.resource(), cfg.nodes(), cfg.clone(), &[]).expect("valid");
+        let write = |token| LockMsg::Write { lock: 0, token, client: 3 };
+        for token in [2, 2, 3, 3] {
+            d.message(NodeId(3), write(token));
+        }
+        assert_eq!(accepted_rejected(&d), (4, 0));
+        d.message(NodeId(4), write(2));
+        assert_eq!(accepted_rejected(&d), (4, 1));
+    }
+}

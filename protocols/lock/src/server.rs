@@ -288,3 +288,44 @@ impl Server {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline_sim::driver::Driver;
+
+    /// A server takes from clients only the calls a client may make: a client cannot expire a
+    /// session, end a lock-delay or start an epoch, nor pose as the server's own proposals.
+    #[test]
+    fn clients_may_make_only_client_calls() {
+        let cfg = LockConfig::default();
+        let mut d = Driver::<Lock>::start(NodeId(0), cfg.nodes(), cfg, &[]).expect("valid");
+        let client = RequestId { client: 6, seq: 1 };
+        let keepalive = CellCmd::KeepAlive { session: 1, epoch: 1 };
+        assert!(!d.message(NodeId(3), LockMsg::Call { req: client, cmd: keepalive }).is_empty(), "refused with a hint");
+        for cmd in [
+            CellCmd::Expire { session: 1, renewals: 0 },
+            CellCmd::EndLockDelay { lock: 0 },
+            CellCmd::NewEpoch { epoch: 9, flags: 0 },
+        ] {
+            assert!(d.message(NodeId(3), LockMsg::Call { req: client, cmd }).is_empty(), "{cmd:?} is ignored");
+        }
+        let own = RequestId { client: OWN_CLIENT_BASE + 1, seq: 1 };
+        assert!(d.message(NodeId(3), LockMsg::Call { req: own, cmd: keepalive }).is_empty(), "not a client id");
+    }
+
+    /// Every lock an expiry freed is held back for the lock-delay, and only those.
+    #[test]
+    fn an_expiry_delays_exactly_the_locks_it_freed() {
+        let cfg = LockConfig { locks: 4, ..LockConfig::default() };
+        let delay = Duration::from_millis(cfg.lock_delay_ms);
+        let mut d = Driver::<Lock>::start(NodeId(0), cfg.nodes(), cfg, &[]).expect("valid");
+        let own = RequestId { client: OWN_CLIENT_BASE, seq: 1 };
+        let out = d.step(|n, ctx| match n {
+            Lock::Server(s) => s.on_raft_reply(own, Reply::Ok(CellAnswer::Expired { freed: 0b1010 }), ctx),
+            other => panic!("{other:?}"),
+        });
+        let delayed = faultline_sim::driver::timers::<Lock>(&out);
+        assert_eq!(delayed, [(&LockTimer::LockDelay(1), delay), (&LockTimer::LockDelay(3), delay)]);
+    }
+}
