@@ -917,6 +917,24 @@ mod tests {
         assert!(h.node().ballot > Ballot::new(5, 2));
     }
 
+    /// Another candidate's prepare holds back this node's own candidacy (it restarts the election
+    /// time-out); a candidate's own prepare, delivered to its own acceptor, does not.
+    #[test]
+    fn a_prepare_from_another_node_restarts_the_election_time_out() {
+        let mut f = Harness::new(1);
+        let first = f.node().election_deadline;
+        f.0.set_now_ms(200);
+        f.msg(3, MultiMsg::Prepare { ballot: Ballot::new(3, 3), from_slot: 0 });
+        assert!(f.node().election_deadline > first);
+
+        let mut c = Harness::new(0);
+        c.tick(1_000);
+        let (ballot, deadline) = (c.node().ballot, c.node().election_deadline);
+        c.0.set_now_ms(1_005);
+        c.msg(0, MultiMsg::Prepare { ballot, from_slot: 0 });
+        assert_eq!(c.node().election_deadline, deadline);
+    }
+
     /// A candidate re-sends phase 1a each tick to the acceptors that have not promised yet.
     #[test]
     fn a_candidate_retransmits_prepare_to_those_that_did_not_promise() {
