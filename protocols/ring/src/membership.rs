@@ -206,4 +206,23 @@ mod tests {
         // Without versions it does: the planted bug.
         assert!(bc.merge(a.entries(), true).changed);
     }
+
+    /// Exactly the four phases of a join or a leave are a change in progress; a view is in
+    /// transition while any node is in one.
+    #[test]
+    fn a_transition_is_a_join_or_leave_under_way() {
+        use Status::*;
+        for s in [Joining, JoinReady, Leaving, LeaveReady] {
+            assert!(s.in_transition(), "{s:?}");
+        }
+        for s in [Absent, Normal, Left] {
+            assert!(!s.in_transition(), "{s:?}");
+        }
+        let mut v = MemberView::initial(4, &[0, 1, 2]);
+        assert!(!v.in_transition());
+        v.set(3, Entry { version: 1, status: JoinReady });
+        assert!(v.in_transition());
+        v.set(3, Entry { version: 2, status: Normal });
+        assert!(!v.in_transition());
+    }
 }

@@ -1354,3 +1354,6 @@ impl Protocol for RingStore {
         None
     }
 }
+
+#[cfg(test)]
+mod tests;
