@@ -1024,3 +1024,6 @@ impl<S: StateMachine> Raft<S> {
         ctx.set_timer(RaftTimer::Election, Duration::from_micros(us));
     }
 }
+
+#[cfg(test)]
+mod tests;
