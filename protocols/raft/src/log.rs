@@ -263,6 +263,29 @@ mod tests {
     }
 
     #[test]
+    fn a_term_older_than_the_snapshot_is_not_searched_for_past_it() {
+        let mut log = Log::<u32>::default();
+        log.splice(1, &[e(1), e(2), e(2), e(3)]);
+        log.compact(3, 2);
+        // Entry 1 (term 1) is compacted: the search stops at the snapshot instead of reading it.
+        assert_eq!(log.last_of_term(1, 4), None);
+        assert_eq!(log.last_of_term(3, 4), Some(4));
+    }
+
+    #[test]
+    fn kth_largest_agrees_with_a_sort_past_the_inline_buffer() {
+        // Clusters of up to MAX_NODES: more values than the 16 kept inline.
+        for n in [1u64, 5, 16, 17, 40, 64] {
+            let values: Vec<u64> = (0..n).map(|i| (i * 37 + 11) % 101).collect();
+            let mut sorted = values.clone();
+            sorted.sort_unstable_by(|a, b| b.cmp(a));
+            for rank in 1..=n as usize {
+                assert_eq!(Members::kth_largest(values.iter().copied(), rank), sorted[rank - 1], "n {n} rank {rank}");
+            }
+        }
+    }
+
+    #[test]
     fn members() {
         let m = Members::first(5);
         assert_eq!((m.count(), m.quorum()), (5, 3));

@@ -504,3 +504,82 @@ fn hints_are_offered_again_every_fifth_tick() {
     }
     assert_eq!(offered, 2);
 }
+
+#[test]
+fn a_configuration_the_ring_cannot_run_is_refused_at_start() {
+    for bad in [RingConfig { r: 9, ..cfg() }, RingConfig { keys: 0, ..cfg() }, RingConfig { n: 4, ..cfg() }] {
+        let err = Driver::<RingStore>::start(NodeId(0), 3, bad.clone(), &[]).err();
+        assert!(err.is_some(), "{bad:?} starts");
+    }
+}
+
+#[test]
+fn a_request_outside_the_key_space_or_past_the_in_flight_limit_is_refused() {
+    let mut d = node0(5, cfg());
+    let keys = d.node().cfg.keys;
+    let out = d.request(req(1), RingInput::Get { key: keys });
+    assert_eq!(answers(&out), vec![Reply::Reject { hint: None }], "key {keys} is outside 0..{keys}");
+    assert!(d.node().ops.is_empty());
+    for seq in 0..MAX_INFLIGHT as u32 {
+        let out = d.request(req(10 + seq), RingInput::Get { key: u64::from(seq) % keys });
+        assert!(answers(&out).is_empty(), "operation {seq} is taken");
+    }
+    assert_eq!(d.node().ops.len(), MAX_INFLIGHT);
+    let out = d.request(req(1), RingInput::Get { key: 0 });
+    assert_eq!(answers(&out), vec![Reply::Reject { hint: None }], "one past the limit");
+}
+
+#[test]
+fn anti_entropy_pushes_what_the_peer_has_older_and_pulls_what_it_has_newer() {
+    let mut d = node0(6, cfg());
+    let peer = 1;
+    let shared: Vec<u64> = (0..16).filter(|&k| d.node().shares(k, peer)).collect();
+    assert!(shared.len() >= 3, "{shared:?}");
+    let (older, same, newer) = (shared[0], shared[1], shared[2]);
+    for k in [older, same, newer] {
+        d.node_mut().disk.data.insert(k, item(5, k));
+    }
+    let digest = vec![(older, item(4, 0).version), (same, item(5, 0).version), (newer, item(6, 0).version)];
+    let out = d.message(NodeId(peer), RingMsg::Digest { items: digest });
+    let mut pushed = Vec::new();
+    let mut pulled = Vec::new();
+    for (to, m) in sends(&out) {
+        assert_eq!(to.0, peer);
+        match m {
+            RingMsg::Items { items } => pushed.extend(items.iter().map(|i| i.0)),
+            RingMsg::Pull { keys } => pulled.extend(keys.iter().copied()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(pushed, vec![older]);
+    assert_eq!(pulled, vec![newer]);
+}
+
+#[test]
+fn items_received_are_stored_and_synced_before_anything_else() {
+    let mut d = node0(5, cfg());
+    let out = d.message(NodeId(1), RingMsg::Items { items: vec![(3, item(2, 9)), (4, item(1, 8))] });
+    let disk = applied(RingDisk::default(), &out);
+    assert_eq!(disk.data.get(&3), Some(&item(2, 9)));
+    assert_eq!(disk.data.get(&4), Some(&item(1, 8)));
+    assert!(matches!(out.last(), Some(Command::Sync)), "{out:?}");
+    // Nothing newer: nothing written, nothing synced.
+    let out = d.message(NodeId(1), RingMsg::Items { items: vec![(3, item(1, 0))] });
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
+fn gossip_is_answered_only_when_asked_and_the_sender_is_behind() {
+    let mut d = node0(5, cfg());
+    let old = d.node().view.entries().to_vec();
+    set_status(&mut d, 4, Status::Leaving);
+    let gossip_back =
+        |out: &[Command<RingStore>]| sends(out).filter(|(_, m)| matches!(m, RingMsg::Gossip { .. })).count();
+    let out = d.message(NodeId(1), RingMsg::Gossip { view: old.clone(), reply: false });
+    assert_eq!(gossip_back(&out), 0, "an answer to an answer would echo forever");
+    let out = d.message(NodeId(1), RingMsg::Gossip { view: old, reply: true });
+    assert_eq!(gossip_back(&out), 1, "the sender is behind and asked");
+    let current = d.node().view.entries().to_vec();
+    let out = d.message(NodeId(1), RingMsg::Gossip { view: current, reply: true });
+    assert_eq!(gossip_back(&out), 0, "the sender is up to date");
+}
